@@ -9,7 +9,7 @@ import (
 
 // Host is one machine with an enrolled agent.
 type Host struct {
-	ID                     string            `gorm:"primaryKey"`
+	ID                     string `gorm:"primaryKey"`
 	Name                   string
 	Hostname               string
 	OS                     string `gorm:"column:os"`

@@ -1,0 +1,183 @@
+package agentapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/restic-manager/restic-manager/common/protocol"
+	"github.com/restic-manager/restic-manager/server/internal/httpx"
+	"github.com/restic-manager/restic-manager/server/internal/hub"
+	"github.com/restic-manager/restic-manager/server/internal/notify"
+)
+
+const (
+	maxCommandsPerPoll = 100
+	defaultWait        = 30 * time.Second
+	maxWait            = 5 * time.Minute
+	// waitMargin keeps the hold below the agent's own timeout.
+	waitMargin = 5 * time.Second
+)
+
+type pollQuery struct {
+	cursor, scheduleVersion, configVersion int64
+	wait                                   time.Duration
+}
+
+func parsePollQuery(c *gin.Context) (pollQuery, error) {
+	q := pollQuery{wait: defaultWait}
+	for _, p := range []struct {
+		name string
+		dst  *int64
+	}{{protocol.QueryCursor, &q.cursor}, {protocol.QueryScheduleVersion, &q.scheduleVersion}, {protocol.QueryConfigVersion, &q.configVersion}} {
+		raw := c.Query(p.name)
+		if raw == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n < 0 {
+			return q, httpx.Validation("%s: must be a non-negative integer", p.name)
+		}
+		*p.dst = n
+	}
+	if raw := c.Query(protocol.QueryWait); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 0 || time.Duration(n)*time.Second > maxWait {
+			return q, httpx.Validation("wait: seconds between 0 and %d", int(maxWait/time.Second))
+		}
+		q.wait = time.Duration(n) * time.Second
+	}
+	return q, nil
+}
+
+// poll is the long poll: it answers at once when the host has news, else holds.
+//
+//	@Summary		Long-poll for work
+//	@Description	Held until the host has news (commands after the cursor or with an expired lease, a newer schedule set or config) or the hold ends. Idle polls read only server memory. The hold stays below `wait` minus 5 s.
+//	@Tags			agent
+//	@Produce		json
+//	@Security		AgentCredential
+//	@Param			cursor				query		int	false	"highest command id already received"
+//	@Param			wait				query		int	false	"seconds the agent will wait for an answer (default 30)"
+//	@Param			schedule_version	query		int	false	"schedule set version the agent applied"
+//	@Param			config_version		query		int	false	"config version the agent applied"
+//	@Success		200					{object}	protocol.PollResponse
+//	@Failure		400					{object}	protocol.Error
+//	@Failure		401					{object}	protocol.Error
+//	@Router			/agent/poll [get]
+func (a *API) poll(c *gin.Context) {
+	q, err := parsePollQuery(c)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	id := hostID(c)
+	ctx := c.Request.Context()
+	a.lastSeen.Touch(id, time.Now().UTC())
+
+	hold := min(jitter(a.cfg.PollHold), q.wait-waitMargin)
+	if hold < 0 {
+		hold = 0
+	}
+	holdEnd := time.NewTimer(hold)
+	defer holdEnd.Stop()
+
+	news, unsubscribe := a.hub.Subscribe(id) // before reading state: no change slips between
+	defer unsubscribe()
+
+	resp := protocol.PollResponse{Cursor: q.cursor, Commands: []protocol.Command{}, Pacing: a.pacing(a.cfg.PollHold)}
+	for {
+		st, err := a.hub.State(ctx, id)
+		if err != nil {
+			httpx.Fail(c, err)
+			return
+		}
+		found, err := a.collect(c, id, st, &q, &resp)
+		if err != nil {
+			httpx.Fail(c, err)
+			return
+		}
+		if found {
+			break
+		}
+		var leaseC <-chan time.Time
+		if !st.LeaseDeadline.IsZero() {
+			leaseT := time.NewTimer(time.Until(st.LeaseDeadline) + 10*time.Millisecond)
+			defer leaseT.Stop()
+			leaseC = leaseT.C
+		}
+		select {
+		case <-news:
+			continue
+		case <-leaseC:
+			continue
+		case <-holdEnd.C:
+		case <-a.draining:
+		case <-ctx.Done():
+			return
+		}
+		break
+	}
+	if v := a.versions.get(id); a.cfg.RecommendedAgentVersion != "" && olderThan(v, a.cfg.RecommendedAgentVersion) {
+		resp.Update = &protocol.UpdateNotice{LatestVersion: a.cfg.RecommendedAgentVersion,
+			PackageSource: a.cfg.AgentPackageSource, Changelog: a.cfg.AgentChangelog}
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+// collect gathers what the host should hear now. It touches the database only when the
+// in-memory state says there is something to fetch.
+func (a *API) collect(c *gin.Context, id string, st hub.State, q *pollQuery, resp *protocol.PollResponse) (bool, error) {
+	ctx := c.Request.Context()
+	now := time.Now()
+	found := false
+	leaseDue := !st.LeaseDeadline.IsZero() && !now.Before(st.LeaseDeadline)
+	if st.CommandsDirty || st.LastCommandID > q.cursor || leaseDue {
+		a.hub.BeginDelivery(id)
+		d, err := a.store.DeliverCommands(ctx, id, q.cursor, a.cfg.Lease, maxCommandsPerPoll)
+		if err != nil {
+			return false, err
+		}
+		a.hub.SetLease(id, d.NextLease)
+		// Everything up to the newest id known before the query is now either delivered,
+		// leased or acknowledged: advance the cursor so the same ids do not trigger again.
+		q.cursor = max(q.cursor, st.LastCommandID)
+		for _, cmd := range d.Commands {
+			q.cursor = max(q.cursor, cmd.ID)
+		}
+		resp.Cursor = q.cursor
+		if len(d.Commands) > 0 {
+			resp.Commands = append(resp.Commands, d.Commands...)
+			found = true
+			if len(d.Commands) == maxCommandsPerPoll {
+				// More may wait: make the next poll query again at once.
+				a.hub.Apply(notify.Event{HostID: id, CommandID: q.cursor})
+			}
+			// Other replicas must know when these leases expire.
+			a.publish(ctx, notify.Event{HostID: id, LeaseUntil: d.NextLease.UnixMilli()})
+		}
+	}
+	if st.ScheduleVersion > q.scheduleVersion {
+		set, err := a.store.ScheduleSet(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		resp.ScheduleSet = &set
+		q.scheduleVersion = set.Version
+		found = true
+	}
+	if st.ConfigVersion > q.configVersion {
+		h, err := a.store.Host(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		cfg := h.Config
+		cfg.Version = h.ConfigVersion
+		resp.Config = &cfg
+		q.configVersion = h.ConfigVersion
+		found = true
+	}
+	return found, nil
+}

@@ -1,0 +1,214 @@
+// Package app wires the server together: configuration, store, notification bus, hub,
+// APIs and the HTTP server, and runs them until the context ends.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/restic-manager/restic-manager/common/buildinfo"
+	"github.com/restic-manager/restic-manager/server/internal/agentapi"
+	"github.com/restic-manager/restic-manager/server/internal/config"
+	"github.com/restic-manager/restic-manager/server/internal/dispatch"
+	"github.com/restic-manager/restic-manager/server/internal/httpapi"
+	"github.com/restic-manager/restic-manager/server/internal/hub"
+	"github.com/restic-manager/restic-manager/server/internal/lastseen"
+	"github.com/restic-manager/restic-manager/server/internal/notify"
+	"github.com/restic-manager/restic-manager/server/internal/secrets"
+	"github.com/restic-manager/restic-manager/server/internal/store"
+)
+
+// OpenStore opens and migrates the configured database, creating the data directory
+// and the server key on first start.
+func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*store.Store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("app: data dir: %w", err)
+	}
+	key, err := secrets.LoadOrCreateKey(cfg.SecretKey, cfg.KeyPath())
+	if err != nil {
+		return nil, err
+	}
+	box, err := secrets.NewBox(key)
+	if err != nil {
+		return nil, err
+	}
+	s, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), Box: box, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.Migrate(ctx)
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	logger.Info("database ready", "dialect", s.Dialect(), "schema_version", v)
+	return s, nil
+}
+
+// Server is a running server's parts, exposed for tests and subcommands.
+type Server struct {
+	Store      *store.Store
+	Hub        *hub.Hub
+	Bus        notify.Bus
+	Dispatcher *dispatch.Dispatcher
+	Handler    http.Handler
+	cfg        config.Config
+	logger     *slog.Logger
+	lastSeen   *lastseen.Batcher
+	agent      *agentapi.API
+	closers    []func()
+}
+
+// busHandler routes notifications to the hub and credential revocations to the agent API.
+type busHandler struct {
+	hub   *hub.Hub
+	agent func() *agentapi.API
+}
+
+func (b busHandler) Apply(ev notify.Event) {
+	if ev.CredentialsChanged {
+		if a := b.agent(); a != nil {
+			a.ForgetHost(ev.HostID)
+		}
+	}
+	b.hub.Apply(ev)
+}
+
+func (b busHandler) Reset() { b.hub.Reset() }
+
+// New builds a server on an open store.
+func New(ctx context.Context, cfg config.Config, s *store.Store, logger *slog.Logger) (*Server, error) {
+	srv := &Server{Store: s, cfg: cfg, logger: logger}
+	srv.Hub = hub.New(s)
+	handler := busHandler{hub: srv.Hub, agent: func() *agentapi.API { return srv.agent }}
+	if s.Dialect() == store.DialectPostgres {
+		pg, err := notify.NewPostgres(ctx, cfg.DatabaseURL, handler, logger)
+		if err != nil {
+			return nil, err
+		}
+		srv.Bus = pg
+		srv.closers = append(srv.closers, pg.Close)
+	} else {
+		srv.Bus = notify.NewLocal(handler)
+	}
+	srv.lastSeen = lastseen.New(s, cfg.LastSeenFlush, logger)
+	srv.Dispatcher = dispatch.New(s, srv.Bus, logger)
+	srv.agent = agentapi.New(agentapi.Config{
+		PollHold: cfg.PollHold, Lease: cfg.CommandLease, ServerVersion: buildinfo.Version(),
+		RecommendedAgentVersion: cfg.RecommendedAgentVersion, AgentPackageSource: cfg.AgentPackageSource,
+		AgentChangelog: cfg.AgentChangelog,
+	}, s, srv.Hub, srv.Bus, srv.lastSeen, logger)
+	sqlDB, err := s.SQLDB()
+	if err != nil {
+		return nil, err
+	}
+	router, err := httpapi.New(httpapi.Options{
+		Logger: logger, TrustedProxies: cfg.TrustedProxies, Agent: srv.agent, DB: sqlDB, Version: buildinfo.Version(),
+		Extra: func(e *gin.Engine) {},
+	})
+	if err != nil {
+		return nil, err
+	}
+	srv.Handler = router
+	return srv, nil
+}
+
+// Close releases what New opened (not the store).
+func (s *Server) Close() {
+	for _, c := range s.closers {
+		c()
+	}
+}
+
+// Serve listens and serves until ctx ends, then shuts down gracefully. ready, when not
+// nil, receives the bound address.
+func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("app: listen: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           s.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		// Must exceed the longest poll hold (capped at 4 min by config) plus slack.
+		WriteTimeout: 5 * time.Minute,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	if s.cfg.TLSCert != "" {
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		if err := s.Bus.Run(runCtx); err != nil {
+			s.logger.Error("notification bus stopped", "err", err)
+		}
+	}()
+	lastSeenDone := make(chan struct{})
+	go func() {
+		defer close(lastSeenDone)
+		s.lastSeen.Run(runCtx)
+	}()
+
+	errc := make(chan error, 1)
+	go func() {
+		if s.cfg.TLSCert != "" {
+			errc <- hs.ServeTLS(ln, s.cfg.TLSCert, s.cfg.TLSKey)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	scheme := "http"
+	if s.cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	s.logger.Info("server listening", "addr", ln.Addr().String(), "scheme", scheme, "version", buildinfo.Version())
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	select {
+	case err := <-errc:
+		stop()
+		<-lastSeenDone
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("app: serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.logger.Info("shutting down")
+	s.agent.Drain()
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err = hs.Shutdown(shutCtx)
+	stop()
+	<-lastSeenDone
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("app: shutdown: %w", err)
+	}
+	return nil
+}
+
+// WriteAddrFile writes the bound address for scripts that start the server on port 0.
+func WriteAddrFile(path string, addr net.Addr) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("app: addr file: %w", err)
+	}
+	return os.WriteFile(path, []byte(strings.TrimSpace(addr.String())+"\n"), 0o644)
+}
