@@ -41,6 +41,9 @@ type Config struct {
 	AgentPackageSource      string
 	AgentChangelog          string
 	CredentialCacheTTL      time.Duration
+	// MinProtocol and MaxProtocol bound the versions this server speaks (defaults:
+	// protocol.MinVersion and protocol.Version).
+	MinProtocol, MaxProtocol int
 }
 
 func (c *Config) defaults() {
@@ -55,6 +58,12 @@ func (c *Config) defaults() {
 	}
 	if c.LogInterval <= 0 {
 		c.LogInterval = 2 * time.Second
+	}
+	if c.MinProtocol <= 0 {
+		c.MinProtocol = protocol.MinVersion
+	}
+	if c.MaxProtocol <= 0 {
+		c.MaxProtocol = protocol.Version
 	}
 	if c.CredentialCacheTTL <= 0 {
 		c.CredentialCacheTTL = 5 * time.Minute

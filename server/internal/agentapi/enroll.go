@@ -45,7 +45,7 @@ func (a *API) enroll(c *gin.Context) {
 		return
 	}
 	a.logger.Info("agent enrolled", "host", host.ID, "hostname", host.Hostname)
-	c.JSON(http.StatusOK, protocol.EnrollResponse{HostID: host.ID, Credential: cred, ProtocolVersion: protocol.Version})
+	c.JSON(http.StatusOK, protocol.EnrollResponse{HostID: host.ID, Credential: cred, ProtocolVersion: a.cfg.MaxProtocol})
 }
 
 func validHostFacts(hostname, os, arch, agentVersion, resticVersion string) error {
@@ -88,20 +88,20 @@ func (a *API) hello(c *gin.Context) {
 	case req.ProtocolVersion < 1 || minV < 1 || minV > req.ProtocolVersion:
 		httpx.Fail(c, httpx.Validation("protocol_version: must be >= 1 and >= min_protocol_version"))
 		return
-	case req.ProtocolVersion < protocol.MinVersion:
+	case req.ProtocolVersion < a.cfg.MinProtocol:
 		httpx.Fail(c, httpx.Errorf(http.StatusUpgradeRequired, protocol.CodeProtocolTooOld,
-			"agent speaks protocol %d..%d; this server needs %d..%d: upgrade the agent", minV, req.ProtocolVersion, protocol.MinVersion, protocol.Version))
+			"agent speaks protocol %d..%d; this server needs %d..%d: upgrade the agent", minV, req.ProtocolVersion, a.cfg.MinProtocol, a.cfg.MaxProtocol))
 		return
-	case minV > protocol.Version:
+	case minV > a.cfg.MaxProtocol:
 		httpx.Fail(c, httpx.Errorf(http.StatusBadRequest, protocol.CodeProtocolTooNew,
-			"agent speaks protocol %d..%d; this server only %d..%d: upgrade the server", minV, req.ProtocolVersion, protocol.MinVersion, protocol.Version))
+			"agent speaks protocol %d..%d; this server only %d..%d: upgrade the server", minV, req.ProtocolVersion, a.cfg.MinProtocol, a.cfg.MaxProtocol))
 		return
 	}
 	if err := validHostFacts(req.Hostname, req.OS, req.Arch, req.AgentVersion, req.ResticVersion); err != nil {
 		httpx.Fail(c, err)
 		return
 	}
-	chosen := min(req.ProtocolVersion, protocol.Version)
+	chosen := min(req.ProtocolVersion, a.cfg.MaxProtocol)
 	id := hostID(c)
 	err := a.store.RecordHello(c.Request.Context(), id, store.HelloInfo{
 		Hostname: req.Hostname, OS: req.OS, Arch: req.Arch, AgentVersion: req.AgentVersion,

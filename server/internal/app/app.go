@@ -87,8 +87,11 @@ func (b busHandler) Apply(ev notify.Event) {
 
 func (b busHandler) Reset() { b.hub.Reset() }
 
+// Option adjusts a server built by New (tests use it to change protocol bounds).
+type Option func(*agentapi.Config)
+
 // New builds a server on an open store.
-func New(ctx context.Context, cfg config.Config, s *store.Store, logger *slog.Logger) (*Server, error) {
+func New(ctx context.Context, cfg config.Config, s *store.Store, logger *slog.Logger, opts ...Option) (*Server, error) {
 	srv := &Server{Store: s, cfg: cfg, logger: logger}
 	srv.Hub = hub.New(s)
 	handler := busHandler{hub: srv.Hub, agent: func() *agentapi.API { return srv.agent }}
@@ -104,11 +107,15 @@ func New(ctx context.Context, cfg config.Config, s *store.Store, logger *slog.Lo
 	}
 	srv.lastSeen = lastseen.New(s, cfg.LastSeenFlush, logger)
 	srv.Dispatcher = dispatch.New(s, srv.Bus, logger)
-	srv.agent = agentapi.New(agentapi.Config{
+	agentCfg := agentapi.Config{
 		PollHold: cfg.PollHold, Lease: cfg.CommandLease, ServerVersion: buildinfo.Version(),
 		RecommendedAgentVersion: cfg.RecommendedAgentVersion, AgentPackageSource: cfg.AgentPackageSource,
 		AgentChangelog: cfg.AgentChangelog,
-	}, s, srv.Hub, srv.Bus, srv.lastSeen, logger)
+	}
+	for _, o := range opts {
+		o(&agentCfg)
+	}
+	srv.agent = agentapi.New(agentCfg, s, srv.Hub, srv.Bus, srv.lastSeen, logger)
 	sqlDB, err := s.SQLDB()
 	if err != nil {
 		return nil, err
