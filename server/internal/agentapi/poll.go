@@ -1,6 +1,7 @@
 package agentapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -102,29 +103,36 @@ func (a *API) poll(c *gin.Context) {
 		if found {
 			break
 		}
-		var leaseC <-chan time.Time
-		if !st.LeaseDeadline.IsZero() {
-			leaseT := time.NewTimer(time.Until(st.LeaseDeadline) + 10*time.Millisecond)
-			defer leaseT.Stop()
-			leaseC = leaseT.C
+		if !a.wait(ctx, news, holdEnd.C, st.LeaseDeadline) {
+			break
 		}
-		select {
-		case <-news:
-			continue
-		case <-leaseC:
-			continue
-		case <-holdEnd.C:
-		case <-a.draining:
-		case <-ctx.Done():
-			return
-		}
-		break
 	}
 	if v := a.versions.get(id); a.cfg.RecommendedAgentVersion != "" && olderThan(v, a.cfg.RecommendedAgentVersion) {
 		resp.Update = &protocol.UpdateNotice{LatestVersion: a.cfg.RecommendedAgentVersion,
 			PackageSource: a.cfg.AgentPackageSource, Changelog: a.cfg.AgentChangelog}
 	}
 	c.JSON(http.StatusOK, resp)
+}
+
+// wait blocks until there may be news (true) or the hold ends, the server drains or
+// the client goes away (false).
+func (a *API) wait(ctx context.Context, news <-chan struct{}, holdEnd <-chan time.Time, lease time.Time) bool {
+	var leaseC <-chan time.Time
+	if !lease.IsZero() {
+		t := time.NewTimer(time.Until(lease) + 10*time.Millisecond)
+		defer t.Stop()
+		leaseC = t.C
+	}
+	select {
+	case <-news:
+		return true
+	case <-leaseC:
+		return true
+	case <-holdEnd:
+	case <-a.draining:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 // collect gathers what the host should hear now. It touches the database only when the

@@ -14,6 +14,7 @@ import (
 	"github.com/restic-manager/restic-manager/common/protocol"
 	"github.com/restic-manager/restic-manager/server/internal/agentapi"
 	"github.com/restic-manager/restic-manager/server/internal/app"
+	"github.com/restic-manager/restic-manager/server/internal/config"
 	"github.com/restic-manager/restic-manager/server/internal/servertest"
 	"github.com/restic-manager/restic-manager/server/internal/store"
 )
@@ -441,5 +442,58 @@ func TestHostIsolation(t *testing.T) {
 		if c.JobID == jobB.ID {
 			t.Fatal("A received B's command")
 		}
+	}
+}
+
+func storeRepo(name string) store.RepositoryInput {
+	return store.RepositoryInput{Name: "local", URL: "/srv/restic-" + name, Password: "pw-" + name}
+}
+
+func itoa(n int64) string { return fmt.Sprint(n) }
+
+// TestIdlePollsDoNoDatabaseWork counts the store's statements across idle polls.
+func TestIdlePollsDoNoDatabaseWork(t *testing.T) {
+	t.Parallel()
+	env := servertest.Start(t, servertest.Options{PollHold: 300 * time.Millisecond, Config: func(c *config.Config) {
+		c.LastSeenFlush = time.Hour // isolate the polls from the batched last-seen write
+	}})
+	h := newHost(t, env, "quiet")
+	first := h.Poll(t, 0, 0, 0, 30)
+	h.Poll(t, first.Cursor, first.ScheduleSet.Version, first.Config.Version, 30) // warms the caches
+	before := env.Store.Statements()
+	for i := 0; i < 10; i++ {
+		r := h.Poll(t, first.Cursor, first.ScheduleSet.Version, first.Config.Version, 30)
+		if len(r.Commands) != 0 || r.ScheduleSet != nil {
+			t.Fatalf("idle poll returned news: %+v", r)
+		}
+	}
+	if n := env.Store.Statements() - before; n != 0 {
+		t.Fatalf("10 idle polls ran %d database statements, want 0", n)
+	}
+	// And news still costs a query: the counter is live.
+	h.run(t, protocol.KindStats)
+	h.Poll(t, first.Cursor, first.ScheduleSet.Version, first.Config.Version, 30)
+	if env.Store.Statements() == before {
+		t.Fatal("statement counter did not move on a poll with news")
+	}
+}
+
+func TestUpdateNotice(t *testing.T) {
+	t.Parallel()
+	env := servertest.Start(t, servertest.Options{PollHold: 200 * time.Millisecond, Config: func(c *config.Config) {
+		c.RecommendedAgentVersion = "1.4.0"
+		c.AgentPackageSource = "apt: restic-manager-agent"
+	}})
+	h := newHost(t, env, "old-agent")
+	hello := protocol.HelloRequest{ProtocolVersion: 1, Hostname: "old-agent", AgentVersion: "1.3.9"}
+	h.JSON(t, http.MethodPost, protocol.PathHello, hello, nil)
+	r := h.Poll(t, 0, 0, 0, 30)
+	if r.Update == nil || r.Update.LatestVersion != "1.4.0" || r.Update.PackageSource == "" {
+		t.Fatalf("no update notice for 1.3.9: %+v", r.Update)
+	}
+	hello.AgentVersion = "1.4.0"
+	h.JSON(t, http.MethodPost, protocol.PathHello, hello, nil)
+	if r := h.Poll(t, r.Cursor, r.ScheduleSet.Version, r.Config.Version, 30); r.Update != nil {
+		t.Fatalf("update notice for a current agent: %+v", r.Update)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -44,6 +45,7 @@ type Store struct {
 	dialect string
 	box     *secrets.Box
 	now     func() time.Time
+	queries *atomic.Int64
 }
 
 // Options configure Open.
@@ -107,8 +109,35 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("store: ping %s: %w", dialect, err)
 	}
-	return &Store{db: db, dialect: dialect, box: opts.Box, now: func() time.Time { return time.Now().UTC() }}, nil
+	s := &Store{db: db, dialect: dialect, box: opts.Box, now: func() time.Time { return time.Now().UTC() }, queries: new(atomic.Int64)}
+	if err := s.countStatements(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
+
+// countStatements counts every statement GORM runs, for tests and benchmarks that
+// prove which paths touch the database.
+func (s *Store) countStatements() error {
+	count := func(*gorm.DB) { s.queries.Add(1) }
+	cb := s.db.Callback()
+	for name, err := range map[string]error{
+		"create": cb.Create().After("gorm:create").Register("rm:count", count),
+		"query":  cb.Query().After("gorm:query").Register("rm:count", count),
+		"update": cb.Update().After("gorm:update").Register("rm:count", count),
+		"delete": cb.Delete().After("gorm:delete").Register("rm:count", count),
+		"row":    cb.Row().After("gorm:row").Register("rm:count", count),
+		"raw":    cb.Raw().After("gorm:raw").Register("rm:count", count),
+	} {
+		if err != nil {
+			return fmt.Errorf("store: register %s counter: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Statements returns how many statements this store has run.
+func (s *Store) Statements() int64 { return s.queries.Load() }
 
 // Dialect returns DialectPostgres or DialectSQLite.
 func (s *Store) Dialect() string { return s.dialect }
