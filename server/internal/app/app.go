@@ -27,6 +27,8 @@ import (
 	"github.com/restic-manager/restic-manager/server/internal/notify"
 	"github.com/restic-manager/restic-manager/server/internal/secrets"
 	"github.com/restic-manager/restic-manager/server/internal/store"
+	"github.com/restic-manager/restic-manager/server/internal/webui"
+	"github.com/restic-manager/restic-manager/web"
 )
 
 // OpenStore opens and migrates the configured database, creating the data directory
@@ -122,7 +124,7 @@ func New(ctx context.Context, cfg config.Config, s *store.Store, logger *slog.Lo
 	}
 	router, err := httpapi.New(httpapi.Options{
 		Logger: logger, TrustedProxies: cfg.TrustedProxies, Agent: srv.agent, DB: sqlDB, Version: buildinfo.Version(),
-		Extra: func(e *gin.Engine) {},
+		Extra: func(e *gin.Engine) { webui.Register(e, web.Dist()) },
 	})
 	if err != nil {
 		return nil, err
