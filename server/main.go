@@ -14,6 +14,14 @@
 //	@in							header
 //	@name						Authorization
 //	@description				"Bearer <host credential>" from enrolment.
+//	@securityDefinitions.apikey	OperatorToken
+//	@in							header
+//	@name						Authorization
+//	@description				"Bearer <API token>": an operator API token (rmt_...) created with POST /api-tokens. Its role is the lower of its own and its owner's.
+//	@securityDefinitions.apikey	SessionCSRF
+//	@in							header
+//	@name						X-CSRF-Token
+//	@description				Browser session from POST /auth/login: the HttpOnly cookie rm_session authenticates; state-changing requests must also send the session's CSRF token (the login answer's csrf_token, also in the rm_csrf cookie) in this header.
 package main
 
 import (

@@ -711,9 +711,4651 @@ const docTemplate = `{
                     }
                 }
             }
+        },
+        "/api-tokens": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. The caller's own tokens; an admin sees every account's with all=true. Secrets are never shown again after creation.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "api-tokens"
+                ],
+                "summary": "List API tokens",
+                "parameters": [
+                    {
+                        "type": "boolean",
+                        "description": "admin: tokens of every account",
+                        "name": "all",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "page size (1-500, default 50)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/APITokenPage"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. The token acts for the caller with a role no higher than the caller's (403 otherwise), until it expires or is revoked. Its secret is in this answer only; the server keeps a hash.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "api-tokens"
+                ],
+                "summary": "Create an API token",
+                "parameters": [
+                    {
+                        "description": "name, role and optional expiry",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/APITokenCreate"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/APITokenCreated"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api-tokens/{id}": {
+            "delete": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator for the caller's own tokens, admin for anybody's. Takes effect on the next request made with it. Revoking twice is harmless.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "api-tokens"
+                ],
+                "summary": "Revoke an API token",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "token id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/APIToken"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/audit": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: admin. Every state-changing action (and every login attempt): who (actor), what (action, target, details without secrets), when, and from where (client address). Newest first; filters combine.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "audit"
+                ],
+                "summary": "Read the audit log",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "user or API token id",
+                        "name": "actor_id",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "action, e.g. host.rename",
+                        "name": "action",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "e.g. host, user, job",
+                        "name": "target_type",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "target id",
+                        "name": "target_id",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "at or after (RFC 3339)",
+                        "name": "since",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "before (RFC 3339)",
+                        "name": "until",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "page size (1-500, default 50)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/AuditPage"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/login": {
+            "post": {
+                "description": "Checks an email and password and opens a server-side session: the HttpOnly, SameSite=Lax cookie rm_session (Secure under TLS) and the rm_csrf cookie. Send the CSRF token (in the answer and in rm_csrf) as the X-CSRF-Token header on every state-changing request made with the session. Failed attempts are limited per account and per client address (429 rate_limited with Retry-After). Automation should use API tokens instead.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Log in",
+                "parameters": [
+                    {
+                        "description": "credentials",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/LoginRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/LoginResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "invalid_credentials",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/logout": {
+            "post": {
+                "security": [
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Ends the current browser session server-side and clears its cookies. With an API token it does nothing (revoke the token instead).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Log out",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/OK"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/me": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Who am I",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Me"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/password": {
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Needs the current password. Every other session of the account is signed out.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Change my password",
+                "parameters": [
+                    {
+                        "description": "current and new password",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/PasswordChange"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/OK"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "invalid_credentials: wrong current password",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/sessions": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "auth"
+                ],
+                "summary": "List my sessions",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/SessionList"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/sessions/{id}": {
+            "delete": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Revoke one of my sessions",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "session id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/OK"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/setup": {
+            "post": {
+                "description": "Only while no account exists, and only with the one-time setup token the server printed to its log at start-up. Log in afterwards.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Create the first admin",
+                "parameters": [
+                    {
+                        "description": "setup token and the new admin",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/SetupRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/User"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "setup_token_invalid",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "setup_done",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/enrollment-tokens": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Newest first, in every state. Secrets are never shown again after creation.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "enrollment-tokens"
+                ],
+                "summary": "List enrollment tokens",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "page size (1-500, default 50)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/EnrollmentTokenPage"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. An agent exchanges it for its own credential (POST /agent/enroll). It expires after ttl_seconds (default one day, at most 30) and enrols at most max_uses hosts (default 1). Its secret is in this answer only.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "enrollment-tokens"
+                ],
+                "summary": "Create an enrollment token",
+                "parameters": [
+                    {
+                        "description": "description, lifetime and uses",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/EnrollmentTokenCreate"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/EnrollmentTokenCreated"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/enrollment-tokens/{id}": {
+            "delete": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Hosts already enrolled with it are not affected. Revoking twice is harmless.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "enrollment-tokens"
+                ],
+                "summary": "Revoke an enrollment token",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "enrollment token id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/EnrollmentToken"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Keyset-paginated, so it stays fast with tens of thousands of hosts. Without status, decommissioned hosts are left out. A host is online when it was seen in the last two minutes.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "hosts"
+                ],
+                "summary": "List hosts",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "substring of the name or hostname (any case), or an exact host id",
+                        "name": "q",
+                        "in": "query"
+                    },
+                    {
+                        "type": "array",
+                        "items": {
+                            "type": "string"
+                        },
+                        "collectionFormat": "multi",
+                        "description": "key=value (must match) or key (must be present); repeat for several",
+                        "name": "label",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "online",
+                            "offline",
+                            "decommissioned",
+                            "all"
+                        ],
+                        "type": "string",
+                        "description": "online, offline, decommissioned or all",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "name",
+                            "hostname",
+                            "last_seen",
+                            "created_at"
+                        ],
+                        "type": "string",
+                        "description": "sort key (default name)",
+                        "name": "sort",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "asc",
+                            "desc"
+                        ],
+                        "type": "string",
+                        "description": "asc (default) or desc",
+                        "name": "order",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "page size (1-500, default 50)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/HostPage"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/summary": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "hosts"
+                ],
+                "summary": "Count hosts by status",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/HostSummary"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "hosts"
+                ],
+                "summary": "Get a host",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Host"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "patch": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Absent fields stay; labels replace all labels. Label keys: letters, digits, '.', '_', '/', '-' (at most 63, starting with a letter or digit); values at most 255 characters.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "hosts"
+                ],
+                "summary": "Rename a host or set its labels",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "changes",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/HostUpdate"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Host"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/decommission": {
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Revokes the host's agent credential at once (on every server replica), cancels its unfinished jobs and hides it from the default host list. Its history stays. Repeating it is harmless; it cannot be undone (enrol the machine again instead).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "hosts"
+                ],
+                "summary": "Decommission a host",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Host"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/jobs": {
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Queues an ad-hoc job on the host; the agent is woken at once. Validated like a schedule (absolute paths, keep rules for forget, hook names).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "jobs"
+                ],
+                "summary": "Run a job now",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "what to run",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/RunRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/Job"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "host or repository",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "host_decommissioned",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/repositories": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Secrets are never returned: password_set and rest_password_set say whether they are set, env_keys names the environment variables.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "repositories"
+                ],
+                "summary": "List a host's repositories",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/RepositoryList"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. The password, REST password and environment are encrypted at rest and never returned. rclone: URLs are refused (they would let the server pick a program to run on the host), and so are passwords inside the URL. The host's agent receives the repository with its next schedule set.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "repositories"
+                ],
+                "summary": "Add a repository",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the repository",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/RepositoryCreate"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/Repository"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: name taken; host_decommissioned",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/repositories/{rid}": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Secrets are never returned.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "repositories"
+                ],
+                "summary": "Get a repository",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "repository id",
+                        "name": "rid",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Repository"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Its schedules, snapshot list and statistics go with it; past jobs stay. The restic repository itself is not touched.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "repositories"
+                ],
+                "summary": "Delete a repository",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "repository id",
+                        "name": "rid",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/OK"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "patch": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Absent fields stay. password replaces the password (it cannot be cleared); rest_password and env replace theirs and an empty value clears them.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "repositories"
+                ],
+                "summary": "Change a repository",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "repository id",
+                        "name": "rid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "changes",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/RepositoryUpdate"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Repository"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "Conflict",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/repositories/{rid}/snapshots": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. As last reported by the host's agent, newest first.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "repositories"
+                ],
+                "summary": "List snapshots",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "repository id",
+                        "name": "rid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "page size (1-500, default 50)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/SnapshotPage"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/repositories/{rid}/stats": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Samples oldest first, since a time (default: 30 days ago).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "repositories"
+                ],
+                "summary": "Repository statistics history",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "repository id",
+                        "name": "rid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "RFC 3339 time",
+                        "name": "since",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/RepositoryStatList"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/repositories/{rid}/test": {
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Queues a \"snapshots\" job on the host's agent: it opens the repository with its credentials and lists the snapshots. Follow the returned job for the result.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "repositories"
+                ],
+                "summary": "Test a repository",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "repository id",
+                        "name": "rid",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/Job"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "host_decommissioned",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/schedules": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Each with its next five fire times.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "schedules"
+                ],
+                "summary": "List a host's schedules",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/ScheduleList"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Validated: cron syntax and time zone, kind, absolute paths, at least one keep rule for forget, hook names. A validation error names the field in details.field. The agent receives the new schedule set on its next poll.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "schedules"
+                ],
+                "summary": "Create a schedule",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the schedule",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/ScheduleInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/Schedule"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "host or repository",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "host_decommissioned",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/schedules/{sid}": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "schedules"
+                ],
+                "summary": "Get a schedule",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "schedule id",
+                        "name": "sid",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Schedule"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "put": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. The whole schedule is replaced (validated as on create).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "schedules"
+                ],
+                "summary": "Replace a schedule",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "schedule id",
+                        "name": "sid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the schedule",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/ScheduleInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Schedule"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "host_decommissioned",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Past jobs of the schedule stay.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "schedules"
+                ],
+                "summary": "Delete a schedule",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "schedule id",
+                        "name": "sid",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/OK"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/schedules/{sid}/disable": {
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. It stays, and can still be run by hand.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "schedules"
+                ],
+                "summary": "Disable a schedule",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "schedule id",
+                        "name": "sid",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Schedule"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/schedules/{sid}/enable": {
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "schedules"
+                ],
+                "summary": "Enable a schedule",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "schedule id",
+                        "name": "sid",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Schedule"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/schedules/{sid}/run": {
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Queues a job with the schedule's settings, whether the schedule is enabled or not.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "jobs"
+                ],
+                "summary": "Run a schedule now",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "schedule id",
+                        "name": "sid",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/Job"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "host_decommissioned",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/info": {
+            "get": {
+                "description": "Version and protocol versions, and whether the first admin still has to be created. Needs no authentication.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "server"
+                ],
+                "summary": "Server info",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Info"
+                        }
+                    }
+                }
+            }
+        },
+        "/jobs": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Newest first, keyset-paginated; filters combine.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "jobs"
+                ],
+                "summary": "List jobs",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "host_id",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "init",
+                            "backup",
+                            "forget",
+                            "prune",
+                            "check",
+                            "unlock",
+                            "snapshots",
+                            "stats"
+                        ],
+                        "type": "string",
+                        "description": "job kind",
+                        "name": "kind",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "status, or several separated by commas",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "schedule id",
+                        "name": "schedule_id",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "repository id",
+                        "name": "repository_id",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "created at or after (RFC 3339)",
+                        "name": "since",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "created before (RFC 3339)",
+                        "name": "until",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "page size (1-500, default 50)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/JobPage"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/jobs/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. With the latest progress the agent reported, if any.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "jobs"
+                ],
+                "summary": "Get a job",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Job"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/jobs/{id}/cancel": {
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. A queued job is cancelled at once; a running one is asked to stop (cancel_requested_at is set and the agent is woken). A finished job answers 409 job_finished. The body is optional.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "jobs"
+                ],
+                "summary": "Cancel a job",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "reason",
+                        "name": "body",
+                        "in": "body",
+                        "schema": {
+                            "$ref": "#/definitions/CancelRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Job"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "job_finished",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/jobs/{id}/events": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. A text/event-stream of: \"job\" (the Job, at the start and whenever its status changes), \"log\" (a LogLine; the event id is its seq), \"progress\" (protocol.Progress), and finally \"end\" (the finished Job) once the job is finished and its log is drained. Resume with the Last-Event-ID header or ?after=seq. Comments are sent every 15 s to keep proxies from cutting the stream. Works with EventSource and the session cookie.",
+                "produces": [
+                    "text/event-stream"
+                ],
+                "tags": [
+                    "jobs"
+                ],
+                "summary": "Follow a job live (Server-Sent Events)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "seq after which to start",
+                        "name": "after",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "seq after which to resume",
+                        "name": "Last-Event-ID",
+                        "in": "header"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "event stream",
+                        "schema": {
+                            "type": "string"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/jobs/{id}/logs": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Lines with after \u003c seq \u003c= until (until 0 or absent: no bound), in order, at most limit. When the page is full, next_cursor is the seq to pass as after for the next range.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "jobs"
+                ],
+                "summary": "Read a job's log",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "seq after which to start (default 0)",
+                        "name": "after",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "last seq to include",
+                        "name": "until",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "lines (1-5000, default 1000)",
+                        "name": "limit",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/LogPage"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/schedules/preview": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. The next fire times (default 5, at most 50) in a time zone, or 400 validation_failed with details.field \"cron\" or \"timezone\".",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "schedules"
+                ],
+                "summary": "Preview a cron expression",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "cron expression, e.g. 0 3 * * *",
+                        "name": "cron",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "IANA time zone (default UTC)",
+                        "name": "timezone",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "how many fire times (1-50, default 5)",
+                        "name": "count",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/CronPreview"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/users": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: admin. Ordered by email.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "users"
+                ],
+                "summary": "List accounts",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "page size (1-500, default 50)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/UserPage"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: admin. Passwords are hashed with argon2id; at least 12 characters.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "users"
+                ],
+                "summary": "Create an account",
+                "parameters": [
+                    {
+                        "description": "the account",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/UserCreate"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/User"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: email taken",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/users/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: admin.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "users"
+                ],
+                "summary": "Get an account",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "user id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/User"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: admin. Its sessions and API tokens go with it. The last enabled admin cannot be deleted (409 last_admin).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "users"
+                ],
+                "summary": "Delete an account",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "user id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/OK"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "last_admin",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "patch": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: admin. Absent fields stay. A new password or disabling signs the account out everywhere. The last enabled admin can be neither demoted nor disabled (409 last_admin).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "users"
+                ],
+                "summary": "Change an account",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "user id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "changes",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/UserUpdate"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/User"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "last_admin",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/users/{id}/sessions": {
+            "delete": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: admin. Ends every browser session of the account (its API tokens stay; revoke them separately).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "users"
+                ],
+                "summary": "Revoke an account's sessions",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "user id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/RevokedCount"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
         }
     },
     "definitions": {
+        "APIToken": {
+            "type": "object",
+            "required": [
+                "created_at",
+                "id",
+                "name",
+                "role",
+                "state",
+                "user_email",
+                "user_id"
+            ],
+            "properties": {
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "expires_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "last_used_addr": {
+                    "type": "string"
+                },
+                "last_used_at": {
+                    "description": "recorded at most once a minute",
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "revoked_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "role": {
+                    "type": "string",
+                    "enum": [
+                        "viewer",
+                        "operator",
+                        "admin"
+                    ]
+                },
+                "state": {
+                    "type": "string",
+                    "enum": [
+                        "active",
+                        "expired",
+                        "revoked"
+                    ]
+                },
+                "user_email": {
+                    "type": "string"
+                },
+                "user_id": {
+                    "type": "string",
+                    "format": "uuid"
+                }
+            }
+        },
+        "APITokenCreate": {
+            "type": "object",
+            "required": [
+                "name",
+                "role"
+            ],
+            "properties": {
+                "expires_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "name": {
+                    "type": "string",
+                    "example": "ci-backup-check"
+                },
+                "role": {
+                    "type": "string",
+                    "enum": [
+                        "viewer",
+                        "operator",
+                        "admin"
+                    ]
+                }
+            }
+        },
+        "APITokenCreated": {
+            "type": "object",
+            "required": [
+                "created_at",
+                "id",
+                "name",
+                "role",
+                "state",
+                "token",
+                "user_email",
+                "user_id"
+            ],
+            "properties": {
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "expires_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "last_used_addr": {
+                    "type": "string"
+                },
+                "last_used_at": {
+                    "description": "recorded at most once a minute",
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "revoked_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "role": {
+                    "type": "string",
+                    "enum": [
+                        "viewer",
+                        "operator",
+                        "admin"
+                    ]
+                },
+                "state": {
+                    "type": "string",
+                    "enum": [
+                        "active",
+                        "expired",
+                        "revoked"
+                    ]
+                },
+                "token": {
+                    "type": "string",
+                    "example": "rmt_..."
+                },
+                "user_email": {
+                    "type": "string"
+                },
+                "user_id": {
+                    "type": "string",
+                    "format": "uuid"
+                }
+            }
+        },
+        "APITokenPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "next_cursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/APIToken"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string"
+                }
+            }
+        },
+        "AuditEntry": {
+            "type": "object",
+            "required": [
+                "action",
+                "actor_id",
+                "actor_name",
+                "actor_type",
+                "at",
+                "id",
+                "remote_addr",
+                "target_id",
+                "target_type"
+            ],
+            "properties": {
+                "action": {
+                    "type": "string",
+                    "example": "host.rename"
+                },
+                "actor_id": {
+                    "type": "string"
+                },
+                "actor_name": {
+                    "type": "string"
+                },
+                "actor_type": {
+                    "type": "string",
+                    "enum": [
+                        "user",
+                        "token",
+                        "system",
+                        "anonymous"
+                    ]
+                },
+                "at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "details": {
+                    "type": "object",
+                    "additionalProperties": {}
+                },
+                "id": {
+                    "type": "integer"
+                },
+                "remote_addr": {
+                    "type": "string"
+                },
+                "target_id": {
+                    "type": "string"
+                },
+                "target_type": {
+                    "type": "string"
+                }
+            }
+        },
+        "AuditPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "next_cursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/AuditEntry"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string"
+                }
+            }
+        },
+        "CancelRequest": {
+            "type": "object",
+            "properties": {
+                "reason": {
+                    "type": "string"
+                }
+            }
+        },
+        "CronPreview": {
+            "type": "object",
+            "required": [
+                "cron",
+                "next",
+                "timezone"
+            ],
+            "properties": {
+                "cron": {
+                    "type": "string"
+                },
+                "next": {
+                    "type": "array",
+                    "items": {
+                        "type": "string",
+                        "format": "date-time"
+                    }
+                },
+                "timezone": {
+                    "type": "string"
+                }
+            }
+        },
+        "EnrollmentToken": {
+            "type": "object",
+            "required": [
+                "created_at",
+                "created_by",
+                "description",
+                "expires_at",
+                "id",
+                "max_uses",
+                "state",
+                "uses"
+            ],
+            "properties": {
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "created_by": {
+                    "type": "string"
+                },
+                "description": {
+                    "type": "string"
+                },
+                "expires_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "max_uses": {
+                    "type": "integer"
+                },
+                "revoked_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "state": {
+                    "type": "string",
+                    "enum": [
+                        "active",
+                        "expired",
+                        "revoked",
+                        "used_up"
+                    ]
+                },
+                "uses": {
+                    "type": "integer"
+                }
+            }
+        },
+        "EnrollmentTokenCreate": {
+            "type": "object",
+            "properties": {
+                "description": {
+                    "type": "string"
+                },
+                "max_uses": {
+                    "description": "How many hosts may enrol with it (default 1, at most 10000).",
+                    "type": "integer",
+                    "example": 1
+                },
+                "ttl_seconds": {
+                    "description": "How long the token is valid (default 86400, at most 30 days).",
+                    "type": "integer",
+                    "example": 86400
+                }
+            }
+        },
+        "EnrollmentTokenCreated": {
+            "type": "object",
+            "required": [
+                "created_at",
+                "created_by",
+                "description",
+                "expires_at",
+                "id",
+                "max_uses",
+                "state",
+                "token",
+                "uses"
+            ],
+            "properties": {
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "created_by": {
+                    "type": "string"
+                },
+                "description": {
+                    "type": "string"
+                },
+                "expires_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "max_uses": {
+                    "type": "integer"
+                },
+                "revoked_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "state": {
+                    "type": "string",
+                    "enum": [
+                        "active",
+                        "expired",
+                        "revoked",
+                        "used_up"
+                    ]
+                },
+                "token": {
+                    "type": "string",
+                    "example": "rme_..."
+                },
+                "uses": {
+                    "type": "integer"
+                }
+            }
+        },
+        "EnrollmentTokenPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "next_cursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/EnrollmentToken"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string"
+                }
+            }
+        },
+        "Host": {
+            "type": "object",
+            "required": [
+                "agent_version",
+                "arch",
+                "created_at",
+                "hostname",
+                "id",
+                "labels",
+                "name",
+                "os",
+                "protocol_version",
+                "restic_version",
+                "schedule_applied_version",
+                "schedule_version",
+                "status"
+            ],
+            "properties": {
+                "agent_version": {
+                    "type": "string"
+                },
+                "arch": {
+                    "type": "string"
+                },
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "decommissioned_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "hostname": {
+                    "type": "string"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "labels": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    }
+                },
+                "last_seen_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "os": {
+                    "type": "string"
+                },
+                "protocol_version": {
+                    "type": "integer"
+                },
+                "restic_version": {
+                    "type": "string"
+                },
+                "schedule_applied_version": {
+                    "type": "integer"
+                },
+                "schedule_version": {
+                    "type": "integer"
+                },
+                "status": {
+                    "type": "string",
+                    "enum": [
+                        "online",
+                        "offline",
+                        "decommissioned"
+                    ]
+                }
+            }
+        },
+        "HostPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "next_cursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Host"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string"
+                }
+            }
+        },
+        "HostSummary": {
+            "type": "object",
+            "required": [
+                "decommissioned",
+                "offline",
+                "online",
+                "total"
+            ],
+            "properties": {
+                "decommissioned": {
+                    "type": "integer"
+                },
+                "offline": {
+                    "type": "integer"
+                },
+                "online": {
+                    "type": "integer"
+                },
+                "total": {
+                    "description": "hosts not decommissioned",
+                    "type": "integer"
+                }
+            }
+        },
+        "HostUpdate": {
+            "type": "object",
+            "properties": {
+                "labels": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    }
+                },
+                "name": {
+                    "type": "string"
+                }
+            }
+        },
+        "Info": {
+            "type": "object",
+            "required": [
+                "min_protocol_version",
+                "protocol_version",
+                "server_time",
+                "setup_required",
+                "version"
+            ],
+            "properties": {
+                "min_protocol_version": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "protocol_version": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "server_time": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "setup_required": {
+                    "description": "no account exists yet: use POST /auth/setup",
+                    "type": "boolean"
+                },
+                "version": {
+                    "type": "string",
+                    "example": "1.2.0"
+                }
+            }
+        },
+        "Job": {
+            "type": "object",
+            "required": [
+                "actor_id",
+                "actor_type",
+                "created_at",
+                "host_id",
+                "id",
+                "kind",
+                "log_lines",
+                "ran_offline",
+                "spec",
+                "status"
+            ],
+            "properties": {
+                "actor_id": {
+                    "type": "string"
+                },
+                "actor_type": {
+                    "type": "string",
+                    "enum": [
+                        "user",
+                        "schedule",
+                        "api"
+                    ]
+                },
+                "cancel_requested_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "error": {
+                    "type": "string"
+                },
+                "exit_code": {
+                    "type": "integer"
+                },
+                "finished_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "host_id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "kind": {
+                    "type": "string"
+                },
+                "log_lines": {
+                    "description": "as reported by the agent at the end",
+                    "type": "integer"
+                },
+                "progress": {
+                    "description": "latest, on GET /jobs/{id} only",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/protocol.Progress"
+                        }
+                    ]
+                },
+                "ran_offline": {
+                    "type": "boolean"
+                },
+                "repository_id": {
+                    "type": "string"
+                },
+                "schedule_id": {
+                    "type": "string"
+                },
+                "scheduled_for": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "spec": {
+                    "$ref": "#/definitions/JobSpec"
+                },
+                "started_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "status": {
+                    "type": "string",
+                    "enum": [
+                        "queued",
+                        "running",
+                        "succeeded",
+                        "warning",
+                        "failed",
+                        "cancelled"
+                    ]
+                },
+                "summary": {
+                    "type": "object"
+                }
+            }
+        },
+        "JobPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "next_cursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Job"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string"
+                }
+            }
+        },
+        "JobSpec": {
+            "type": "object",
+            "properties": {
+                "excludes": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "options": {
+                    "$ref": "#/definitions/protocol.JobOptions"
+                },
+                "paths": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "post_hook": {
+                    "type": "string"
+                },
+                "pre_hook": {
+                    "type": "string"
+                },
+                "repository_name": {
+                    "type": "string"
+                },
+                "retention": {
+                    "$ref": "#/definitions/protocol.Retention"
+                },
+                "tags": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                }
+            }
+        },
+        "LogLine": {
+            "type": "object",
+            "required": [
+                "at",
+                "seq",
+                "stream",
+                "text"
+            ],
+            "properties": {
+                "at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "seq": {
+                    "type": "integer"
+                },
+                "stream": {
+                    "type": "string",
+                    "enum": [
+                        "stdout",
+                        "stderr",
+                        "agent"
+                    ]
+                },
+                "text": {
+                    "type": "string"
+                }
+            }
+        },
+        "LogPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "next_cursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/LogLine"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string"
+                }
+            }
+        },
+        "LoginRequest": {
+            "type": "object",
+            "required": [
+                "email",
+                "password"
+            ],
+            "properties": {
+                "email": {
+                    "type": "string",
+                    "example": "ops@example.com"
+                },
+                "password": {
+                    "type": "string",
+                    "example": "correct horse battery staple"
+                }
+            }
+        },
+        "LoginResponse": {
+            "type": "object",
+            "required": [
+                "csrf_token",
+                "expires_at",
+                "user"
+            ],
+            "properties": {
+                "csrf_token": {
+                    "type": "string"
+                },
+                "expires_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "user": {
+                    "$ref": "#/definitions/User"
+                }
+            }
+        },
+        "Me": {
+            "type": "object",
+            "required": [
+                "role",
+                "user",
+                "via"
+            ],
+            "properties": {
+                "role": {
+                    "description": "The effective role: an API token's is the lower of its own and its owner's.",
+                    "type": "string",
+                    "enum": [
+                        "viewer",
+                        "operator",
+                        "admin"
+                    ]
+                },
+                "session_id": {
+                    "type": "string"
+                },
+                "token_id": {
+                    "type": "string"
+                },
+                "user": {
+                    "$ref": "#/definitions/User"
+                },
+                "via": {
+                    "type": "string",
+                    "enum": [
+                        "session",
+                        "token"
+                    ]
+                }
+            }
+        },
+        "OK": {
+            "type": "object",
+            "required": [
+                "ok"
+            ],
+            "properties": {
+                "ok": {
+                    "type": "boolean"
+                }
+            }
+        },
+        "PasswordChange": {
+            "type": "object",
+            "required": [
+                "current_password",
+                "new_password"
+            ],
+            "properties": {
+                "current_password": {
+                    "type": "string"
+                },
+                "new_password": {
+                    "type": "string"
+                }
+            }
+        },
+        "Repository": {
+            "type": "object",
+            "required": [
+                "created_at",
+                "env_keys",
+                "host_id",
+                "id",
+                "name",
+                "password_set",
+                "rest_password_set",
+                "updated_at",
+                "url"
+            ],
+            "properties": {
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "env_keys": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "host_id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "password_set": {
+                    "type": "boolean"
+                },
+                "rest_password_set": {
+                    "type": "boolean"
+                },
+                "rest_username": {
+                    "type": "string"
+                },
+                "updated_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "url": {
+                    "type": "string",
+                    "example": "s3:s3.amazonaws.com/bucket/host1"
+                }
+            }
+        },
+        "RepositoryCreate": {
+            "type": "object",
+            "required": [
+                "name",
+                "password",
+                "url"
+            ],
+            "properties": {
+                "env": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    }
+                },
+                "name": {
+                    "type": "string"
+                },
+                "password": {
+                    "type": "string"
+                },
+                "rest_password": {
+                    "type": "string"
+                },
+                "rest_username": {
+                    "type": "string"
+                },
+                "url": {
+                    "type": "string"
+                }
+            }
+        },
+        "RepositoryList": {
+            "type": "object",
+            "required": [
+                "items"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Repository"
+                    }
+                }
+            }
+        },
+        "RepositoryStat": {
+            "type": "object",
+            "required": [
+                "at",
+                "compression_ratio",
+                "locked",
+                "restore_size",
+                "restore_size_file_count",
+                "snapshots_count",
+                "total_blob_count",
+                "total_file_count",
+                "total_size",
+                "total_uncompressed_size"
+            ],
+            "properties": {
+                "at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "compression_ratio": {
+                    "type": "number"
+                },
+                "lock_description": {
+                    "type": "string"
+                },
+                "locked": {
+                    "type": "boolean"
+                },
+                "restore_size": {
+                    "type": "integer"
+                },
+                "restore_size_file_count": {
+                    "type": "integer"
+                },
+                "snapshots_count": {
+                    "type": "integer"
+                },
+                "total_blob_count": {
+                    "type": "integer"
+                },
+                "total_file_count": {
+                    "type": "integer"
+                },
+                "total_size": {
+                    "type": "integer"
+                },
+                "total_uncompressed_size": {
+                    "type": "integer"
+                }
+            }
+        },
+        "RepositoryStatList": {
+            "type": "object",
+            "required": [
+                "items"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/RepositoryStat"
+                    }
+                }
+            }
+        },
+        "RepositoryUpdate": {
+            "type": "object",
+            "properties": {
+                "env": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    }
+                },
+                "name": {
+                    "type": "string"
+                },
+                "password": {
+                    "type": "string"
+                },
+                "rest_password": {
+                    "type": "string"
+                },
+                "rest_username": {
+                    "type": "string"
+                },
+                "url": {
+                    "type": "string"
+                }
+            }
+        },
+        "RevokedCount": {
+            "type": "object",
+            "required": [
+                "revoked"
+            ],
+            "properties": {
+                "revoked": {
+                    "type": "integer"
+                }
+            }
+        },
+        "RunRequest": {
+            "type": "object",
+            "required": [
+                "kind",
+                "repository_id"
+            ],
+            "properties": {
+                "excludes": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "kind": {
+                    "type": "string",
+                    "enum": [
+                        "init",
+                        "backup",
+                        "forget",
+                        "prune",
+                        "check",
+                        "unlock",
+                        "snapshots",
+                        "stats"
+                    ]
+                },
+                "options": {
+                    "$ref": "#/definitions/protocol.JobOptions"
+                },
+                "paths": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "post_hook": {
+                    "type": "string"
+                },
+                "pre_hook": {
+                    "type": "string"
+                },
+                "repository_id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "retention": {
+                    "$ref": "#/definitions/protocol.Retention"
+                },
+                "tags": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                }
+            }
+        },
+        "Schedule": {
+            "type": "object",
+            "required": [
+                "created_at",
+                "cron",
+                "enabled",
+                "excludes",
+                "host_id",
+                "id",
+                "kind",
+                "manual",
+                "name",
+                "next_fires",
+                "paths",
+                "repository_id",
+                "tags",
+                "timezone",
+                "updated_at"
+            ],
+            "properties": {
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "cron": {
+                    "type": "string",
+                    "example": "0 3 * * *"
+                },
+                "enabled": {
+                    "type": "boolean"
+                },
+                "excludes": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "host_id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "kind": {
+                    "type": "string",
+                    "enum": [
+                        "backup",
+                        "forget",
+                        "prune",
+                        "check",
+                        "unlock"
+                    ]
+                },
+                "manual": {
+                    "description": "runs only when started by hand",
+                    "type": "boolean"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "next_fires": {
+                    "type": "array",
+                    "items": {
+                        "type": "string",
+                        "format": "date-time"
+                    }
+                },
+                "options": {
+                    "$ref": "#/definitions/protocol.JobOptions"
+                },
+                "paths": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "post_hook": {
+                    "type": "string"
+                },
+                "pre_hook": {
+                    "type": "string"
+                },
+                "repository_id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "retention": {
+                    "$ref": "#/definitions/protocol.Retention"
+                },
+                "tags": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "timezone": {
+                    "type": "string",
+                    "example": "Europe/Berlin"
+                },
+                "updated_at": {
+                    "type": "string",
+                    "format": "date-time"
+                }
+            }
+        },
+        "ScheduleInput": {
+            "type": "object",
+            "required": [
+                "cron",
+                "kind",
+                "name",
+                "repository_id"
+            ],
+            "properties": {
+                "cron": {
+                    "type": "string",
+                    "example": "0 3 * * *"
+                },
+                "enabled": {
+                    "description": "default true",
+                    "type": "boolean"
+                },
+                "excludes": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "kind": {
+                    "type": "string",
+                    "enum": [
+                        "backup",
+                        "forget",
+                        "prune",
+                        "check",
+                        "unlock"
+                    ]
+                },
+                "manual": {
+                    "type": "boolean"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "options": {
+                    "$ref": "#/definitions/protocol.JobOptions"
+                },
+                "paths": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "post_hook": {
+                    "type": "string"
+                },
+                "pre_hook": {
+                    "type": "string"
+                },
+                "repository_id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "retention": {
+                    "$ref": "#/definitions/protocol.Retention"
+                },
+                "tags": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "timezone": {
+                    "type": "string",
+                    "example": "UTC"
+                }
+            }
+        },
+        "ScheduleList": {
+            "type": "object",
+            "required": [
+                "items"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Schedule"
+                    }
+                }
+            }
+        },
+        "Session": {
+            "type": "object",
+            "required": [
+                "created_at",
+                "current",
+                "expires_at",
+                "id",
+                "last_seen_at",
+                "remote_addr",
+                "user_agent"
+            ],
+            "properties": {
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "current": {
+                    "type": "boolean"
+                },
+                "expires_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "last_seen_at": {
+                    "description": "updated at most once a minute",
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "remote_addr": {
+                    "type": "string"
+                },
+                "user_agent": {
+                    "type": "string"
+                }
+            }
+        },
+        "SessionList": {
+            "type": "object",
+            "required": [
+                "items"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Session"
+                    }
+                }
+            }
+        },
+        "SetupRequest": {
+            "type": "object",
+            "required": [
+                "email",
+                "password",
+                "token"
+            ],
+            "properties": {
+                "email": {
+                    "type": "string"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "password": {
+                    "type": "string"
+                },
+                "token": {
+                    "type": "string"
+                }
+            }
+        },
+        "Snapshot": {
+            "type": "object",
+            "required": [
+                "hostname",
+                "id",
+                "paths",
+                "reported_at",
+                "repository_id",
+                "short_id",
+                "tags",
+                "time"
+            ],
+            "properties": {
+                "hostname": {
+                    "type": "string"
+                },
+                "id": {
+                    "type": "string"
+                },
+                "parent": {
+                    "type": "string"
+                },
+                "paths": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "reported_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "repository_id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "short_id": {
+                    "type": "string"
+                },
+                "summary": {
+                    "type": "object"
+                },
+                "tags": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "time": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "tree": {
+                    "type": "string"
+                },
+                "username": {
+                    "type": "string"
+                }
+            }
+        },
+        "SnapshotPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "next_cursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Snapshot"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string"
+                }
+            }
+        },
+        "User": {
+            "type": "object",
+            "required": [
+                "created_at",
+                "disabled",
+                "email",
+                "id",
+                "name",
+                "role",
+                "updated_at"
+            ],
+            "properties": {
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "disabled": {
+                    "type": "boolean"
+                },
+                "email": {
+                    "type": "string",
+                    "example": "ops@example.com"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "last_login_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "role": {
+                    "type": "string",
+                    "enum": [
+                        "viewer",
+                        "operator",
+                        "admin"
+                    ]
+                },
+                "updated_at": {
+                    "type": "string",
+                    "format": "date-time"
+                }
+            }
+        },
+        "UserCreate": {
+            "type": "object",
+            "required": [
+                "email",
+                "password",
+                "role"
+            ],
+            "properties": {
+                "email": {
+                    "type": "string"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "password": {
+                    "type": "string"
+                },
+                "role": {
+                    "type": "string",
+                    "enum": [
+                        "viewer",
+                        "operator",
+                        "admin"
+                    ]
+                }
+            }
+        },
+        "UserPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "next_cursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/User"
+                    }
+                },
+                "next_cursor": {
+                    "description": "empty on the last page",
+                    "type": "string"
+                }
+            }
+        },
+        "UserUpdate": {
+            "type": "object",
+            "properties": {
+                "disabled": {
+                    "type": "boolean"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "password": {
+                    "type": "string"
+                },
+                "role": {
+                    "type": "string",
+                    "enum": [
+                        "viewer",
+                        "operator",
+                        "admin"
+                    ]
+                }
+            }
+        },
         "protocol.AgentConfig": {
             "type": "object",
             "properties": {
@@ -1447,6 +6089,18 @@ const docTemplate = `{
             "description": "\"Bearer \u003chost credential\u003e\" from enrolment.",
             "type": "apiKey",
             "name": "Authorization",
+            "in": "header"
+        },
+        "OperatorToken": {
+            "description": "\"Bearer \u003cAPI token\u003e\": an operator API token (rmt_...) created with POST /api-tokens. Its role is the lower of its own and its owner's.",
+            "type": "apiKey",
+            "name": "Authorization",
+            "in": "header"
+        },
+        "SessionCSRF": {
+            "description": "Browser session from POST /auth/login: the HttpOnly cookie rm_session authenticates; state-changing requests must also send the session's CSRF token (the login answer's csrf_token, also in the rm_csrf cookie) in this header.",
+            "type": "apiKey",
+            "name": "X-CSRF-Token",
             "in": "header"
         }
     }

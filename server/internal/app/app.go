@@ -19,12 +19,14 @@ import (
 
 	"github.com/restic-manager/restic-manager/common/buildinfo"
 	"github.com/restic-manager/restic-manager/server/internal/agentapi"
+	"github.com/restic-manager/restic-manager/server/internal/auth"
 	"github.com/restic-manager/restic-manager/server/internal/config"
 	"github.com/restic-manager/restic-manager/server/internal/dispatch"
 	"github.com/restic-manager/restic-manager/server/internal/httpapi"
 	"github.com/restic-manager/restic-manager/server/internal/hub"
 	"github.com/restic-manager/restic-manager/server/internal/lastseen"
 	"github.com/restic-manager/restic-manager/server/internal/notify"
+	"github.com/restic-manager/restic-manager/server/internal/operatorapi"
 	"github.com/restic-manager/restic-manager/server/internal/secrets"
 	"github.com/restic-manager/restic-manager/server/internal/store"
 	"github.com/restic-manager/restic-manager/server/internal/webui"
@@ -118,12 +120,19 @@ func New(ctx context.Context, cfg config.Config, s *store.Store, logger *slog.Lo
 		o(&agentCfg)
 	}
 	srv.agent = agentapi.New(agentCfg, s, srv.Hub, srv.Bus, srv.lastSeen, logger)
+	authSvc := auth.New(auth.Config{SecureCookies: cfg.TLSCert != "" || strings.HasPrefix(cfg.PublicURL, "https://")}, s, logger)
+	if err := authSvc.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminPassword, cfg.PublicURL); err != nil {
+		srv.Close()
+		return nil, err
+	}
+	operator := operatorapi.New(operatorapi.Config{Version: buildinfo.Version(),
+		OnlineWindow: 2*cfg.PollHold + cfg.LastSeenFlush + time.Minute}, s, srv.Dispatcher, authSvc, logger)
 	sqlDB, err := s.SQLDB()
 	if err != nil {
 		return nil, err
 	}
 	router, err := httpapi.New(httpapi.Options{
-		Logger: logger, TrustedProxies: cfg.TrustedProxies, Agent: srv.agent, DB: sqlDB, Version: buildinfo.Version(),
+		Logger: logger, TrustedProxies: cfg.TrustedProxies, Agent: srv.agent, Operator: operator, DB: sqlDB, Version: buildinfo.Version(),
 		Extra: func(e *gin.Engine) { webui.Register(e, web.Dist()) },
 	})
 	if err != nil {

@@ -28,8 +28,11 @@ type Config struct {
 	CommandLease    time.Duration
 	LastSeenFlush   time.Duration
 	ShutdownTimeout time.Duration
-	AdminToken      string
-	AddrFile        string
+	// AdminEmail and AdminPassword create the first admin account when none exists;
+	// without them the server logs a one-time setup token instead.
+	AdminEmail    string
+	AdminPassword string
+	AddrFile      string
 
 	RecommendedAgentVersion string
 	AgentPackageSource      string
@@ -52,8 +55,8 @@ func (c Config) String() string {
 			db = "(unparseable URL)"
 		}
 	}
-	return fmt.Sprintf("listen=%s data_dir=%s database=%s tls=%t poll_hold=%s lease=%s secret_key=%s admin_token=%s",
-		c.Listen, c.DataDir, db, c.TLSCert != "", c.PollHold, c.CommandLease, mask(c.SecretKey), mask(c.AdminToken))
+	return fmt.Sprintf("listen=%s data_dir=%s database=%s tls=%t poll_hold=%s lease=%s secret_key=%s admin_email=%s admin_password=%s",
+		c.Listen, c.DataDir, db, c.TLSCert != "", c.PollHold, c.CommandLease, mask(c.SecretKey), c.AdminEmail, mask(c.AdminPassword))
 }
 
 func mask(s string) string {
@@ -96,7 +99,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	fs.DurationVar(&c.CommandLease, "command-lease", envDur("RM_COMMAND_LEASE", time.Minute), "redeliver an unacknowledged command after this (RM_COMMAND_LEASE)")
 	fs.DurationVar(&c.LastSeenFlush, "last-seen-flush", envDur("RM_LAST_SEEN_FLUSH", 10*time.Second), "how often last-seen times are written (RM_LAST_SEEN_FLUSH)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDur("RM_SHUTDOWN_TIMEOUT", 10*time.Second), "grace period on SIGTERM (RM_SHUTDOWN_TIMEOUT)")
-	fs.StringVar(&c.AdminToken, "admin-token", env("RM_ADMIN_TOKEN", ""), "bearer token for the operator API; empty: generated into the data dir (RM_ADMIN_TOKEN)")
+	fs.StringVar(&c.AdminEmail, "admin-email", env("RM_ADMIN_EMAIL", ""), "email of the first admin, created at start when no account exists (RM_ADMIN_EMAIL)")
+	fs.StringVar(&c.AdminPassword, "admin-password", env("RM_ADMIN_PASSWORD", ""), "password of that first admin (RM_ADMIN_PASSWORD; prefer the environment to the command line); without both, a one-time setup token is logged")
 	fs.StringVar(&c.AddrFile, "addr-file", env("RM_ADDR_FILE", ""), "write the bound listen address to this file (for scripts using port 0)")
 	fs.StringVar(&c.RecommendedAgentVersion, "recommended-agent-version", env("RM_RECOMMENDED_AGENT_VERSION", ""), "agents older than this get an update notice (RM_RECOMMENDED_AGENT_VERSION)")
 	fs.StringVar(&c.AgentPackageSource, "agent-package-source", env("RM_AGENT_PACKAGE_SOURCE", ""), "where operators get the agent package, shown in update notices")
