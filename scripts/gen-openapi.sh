@@ -44,5 +44,6 @@ go tool swag init \
 [ -z "$(tail -c1 "$out/swagger.json")" ] || echo >>"$out/swagger.json"
 
 go run ./scripts/openapiconv -in "$repo/$out/swagger.json" -out "$repo/openapi.yaml"
+cp openapi.yaml server/internal/apispec/openapi.yaml # served at /api/openapi.yaml
 go tool oapi-codegen -config common/apiclient/oapi-codegen.yaml openapi.yaml # Go client of the operator API
 echo "gen-openapi: wrote $out/docs.go, $out/swagger.json, openapi.yaml" >&2

@@ -19,6 +19,7 @@ import (
 
 	"github.com/restic-manager/restic-manager/common/buildinfo"
 	"github.com/restic-manager/restic-manager/server/internal/agentapi"
+	"github.com/restic-manager/restic-manager/server/internal/apispec"
 	"github.com/restic-manager/restic-manager/server/internal/auth"
 	"github.com/restic-manager/restic-manager/server/internal/config"
 	"github.com/restic-manager/restic-manager/server/internal/dispatch"
@@ -133,7 +134,10 @@ func New(ctx context.Context, cfg config.Config, s *store.Store, logger *slog.Lo
 	}
 	router, err := httpapi.New(httpapi.Options{
 		Logger: logger, TrustedProxies: cfg.TrustedProxies, Agent: srv.agent, Operator: operator, DB: sqlDB, Version: buildinfo.Version(),
-		Extra: func(e *gin.Engine) { webui.Register(e, web.Dist()) },
+		Extra: func(e *gin.Engine) {
+			apispec.Register(e)
+			webui.Register(e, web.Dist())
+		},
 	})
 	if err != nil {
 		return nil, err
