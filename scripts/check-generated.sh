@@ -17,7 +17,7 @@ cd "$repo"
 # One line per generator: "script | the paths it writes (files or folders, repo-relative)".
 # Generators run in this order; a later one may read what an earlier one wrote.
 generators=(
-	"scripts/gen-openapi.sh | server/internal/apidocs openapi.yaml server/internal/apispec/openapi.yaml common/apiclient/client.gen.go"
+	"scripts/gen-openapi.sh | server/internal/apidocs openapi.yaml server/internal/apispec/openapi.yaml common/apiclient/client.gen.go web/src/api/schema.d.ts"
 )
 # Git-ignored folders the generators may read (linked into the scratch copy when present).
 linked_deps=(web/node_modules)

@@ -46,4 +46,5 @@ go tool swag init \
 go run ./scripts/openapiconv -in "$repo/$out/swagger.json" -out "$repo/openapi.yaml"
 cp openapi.yaml server/internal/apispec/openapi.yaml # served at /api/openapi.yaml
 go tool oapi-codegen -config common/apiclient/oapi-codegen.yaml openapi.yaml # Go client of the operator API
+bash web/scripts/gen-types.sh "$repo/openapi.yaml" # TypeScript types of the web UI (npm ci into web/ when needed)
 echo "gen-openapi: wrote $out/docs.go, $out/swagger.json, openapi.yaml" >&2

@@ -138,10 +138,16 @@ build ./agent linux/amd64 linux/arm64 windows/amd64
 build ./server linux/amd64
 
 # ---------------------------------------------------------------------------------------
-step "web tests"
-# Hook for the web UI: runs once web/package.json exists.
+step "web tests (vitest, then Playwright e2e in Chromium against the real server, agent and restic)"
+# Unit tests (vitest), then `npm run build` and the e2e suite (web/e2e), which builds the
+# server with the UI embedded and the agent, and runs them on a fresh database in
+# $TEST_DATABASE_URL. Playwright drives Debian's chromium (no browser download).
 if [ -f web/package.json ]; then
-	(cd web && npm ci --no-audit --no-fund && npm test) || fail
+	command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || fail "node and npm are needed for the web tests"
+	if [ ! -x "${RM_CHROMIUM:-/usr/bin/chromium}" ]; then
+		apt_install chromium || fail "could not install chromium"
+	fi
+	(cd web && npm ci --no-audit --no-fund && npm run test:unit && npm run test:e2e) || fail
 else
 	echo "skip: web/package.json does not exist yet"
 fi
