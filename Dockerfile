@@ -5,15 +5,11 @@
 ARG GO_VERSION=1.26.8
 ARG NODE_VERSION=20
 
-# --- web UI (skipped while web/package.json does not exist) ----------------------------
+# --- web UI ---------------------------------------------------------------------------
 FROM node:${NODE_VERSION}-slim AS web
 WORKDIR /src/web
 COPY web/ ./
-RUN if [ -f package.json ]; then \
-        npm ci --no-audit --no-fund && npm run build; \
-    else \
-        mkdir -p dist; \
-    fi
+RUN npm ci --no-audit --no-fund && npm run build
 
 # --- Go binaries ---------------------------------------------------------------------
 FROM golang:${GO_VERSION} AS build
@@ -41,6 +37,8 @@ RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/restic-manager
 COPY --from=build /out/ /usr/local/bin/
 USER restic-manager
 WORKDIR /var/lib/restic-manager
+ENV RM_DATA_DIR=/var/lib/restic-manager \
+    RM_LISTEN=0.0.0.0:8080
 VOLUME /var/lib/restic-manager
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/restic-manager-server"]
