@@ -123,6 +123,72 @@ func (e APITokenCreatedState) Valid() bool {
 	}
 }
 
+// Defines values for AlertCondition.
+const (
+	AlertConditionAgentOffline     AlertCondition = "agent_offline"
+	AlertConditionBackupObjective  AlertCondition = "backup_objective"
+	AlertConditionCheckFailed      AlertCondition = "check_failed"
+	AlertConditionRepositoryLocked AlertCondition = "repository_locked"
+	AlertConditionResticOutdated   AlertCondition = "restic_outdated"
+)
+
+// Valid indicates whether the value is a known member of the AlertCondition enum.
+func (e AlertCondition) Valid() bool {
+	switch e {
+	case AlertConditionAgentOffline:
+		return true
+	case AlertConditionBackupObjective:
+		return true
+	case AlertConditionCheckFailed:
+		return true
+	case AlertConditionRepositoryLocked:
+		return true
+	case AlertConditionResticOutdated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlertSeverity.
+const (
+	AlertSeverityCritical AlertSeverity = "critical"
+	AlertSeverityInfo     AlertSeverity = "info"
+	AlertSeverityWarning  AlertSeverity = "warning"
+)
+
+// Valid indicates whether the value is a known member of the AlertSeverity enum.
+func (e AlertSeverity) Valid() bool {
+	switch e {
+	case AlertSeverityCritical:
+		return true
+	case AlertSeverityInfo:
+		return true
+	case AlertSeverityWarning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlertState.
+const (
+	AlertStateOpen     AlertState = "open"
+	AlertStateResolved AlertState = "resolved"
+)
+
+// Valid indicates whether the value is a known member of the AlertState enum.
+func (e AlertState) Valid() bool {
+	switch e {
+	case AlertStateOpen:
+		return true
+	case AlertStateResolved:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEntryActorType.
 const (
 	AuditEntryActorTypeAnonymous AuditEntryActorType = "anonymous"
@@ -141,6 +207,129 @@ func (e AuditEntryActorType) Valid() bool {
 	case AuditEntryActorTypeToken:
 		return true
 	case AuditEntryActorTypeUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BrowsePendingStatus.
+const (
+	BrowsePendingStatusPending BrowsePendingStatus = "pending"
+	BrowsePendingStatusRunning BrowsePendingStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the BrowsePendingStatus enum.
+func (e BrowsePendingStatus) Valid() bool {
+	switch e {
+	case BrowsePendingStatusPending:
+		return true
+	case BrowsePendingStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DownloadStatus.
+const (
+	DownloadStatusCancelled DownloadStatus = "cancelled"
+	DownloadStatusFailed    DownloadStatus = "failed"
+	DownloadStatusPending   DownloadStatus = "pending"
+	DownloadStatusRunning   DownloadStatus = "running"
+	DownloadStatusSucceeded DownloadStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the DownloadStatus enum.
+func (e DownloadStatus) Valid() bool {
+	switch e {
+	case DownloadStatusCancelled:
+		return true
+	case DownloadStatusFailed:
+		return true
+	case DownloadStatusPending:
+		return true
+	case DownloadStatusRunning:
+		return true
+	case DownloadStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DownloadType.
+const (
+	Dir  DownloadType = "dir"
+	File DownloadType = "file"
+)
+
+// Valid indicates whether the value is a known member of the DownloadType enum.
+func (e DownloadType) Valid() bool {
+	switch e {
+	case Dir:
+		return true
+	case File:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DownloadCreateArchive.
+const (
+	Tar DownloadCreateArchive = "tar"
+	Zip DownloadCreateArchive = "zip"
+)
+
+// Valid indicates whether the value is a known member of the DownloadCreateArchive enum.
+func (e DownloadCreateArchive) Valid() bool {
+	switch e {
+	case Tar:
+		return true
+	case Zip:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EmailSettingsSecurity.
+const (
+	EmailSettingsSecurityNone     EmailSettingsSecurity = "none"
+	EmailSettingsSecurityStarttls EmailSettingsSecurity = "starttls"
+	EmailSettingsSecurityTls      EmailSettingsSecurity = "tls"
+)
+
+// Valid indicates whether the value is a known member of the EmailSettingsSecurity enum.
+func (e EmailSettingsSecurity) Valid() bool {
+	switch e {
+	case EmailSettingsSecurityNone:
+		return true
+	case EmailSettingsSecurityStarttls:
+		return true
+	case EmailSettingsSecurityTls:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EmailViewSecurity.
+const (
+	EmailViewSecurityNone     EmailViewSecurity = "none"
+	EmailViewSecurityStarttls EmailViewSecurity = "starttls"
+	EmailViewSecurityTls      EmailViewSecurity = "tls"
+)
+
+// Valid indicates whether the value is a known member of the EmailViewSecurity enum.
+func (e EmailViewSecurity) Valid() bool {
+	switch e {
+	case EmailViewSecurityNone:
+		return true
+	case EmailViewSecurityStarttls:
+		return true
+	case EmailViewSecurityTls:
 		return true
 	default:
 		return false
@@ -216,6 +405,75 @@ func (e HostStatus) Valid() bool {
 	}
 }
 
+// Defines values for HostHealthObjectiveSource.
+const (
+	Default   HostHealthObjectiveSource = "default"
+	Override  HostHealthObjectiveSource = "override"
+	Schedules HostHealthObjectiveSource = "schedules"
+)
+
+// Valid indicates whether the value is a known member of the HostHealthObjectiveSource enum.
+func (e HostHealthObjectiveSource) Valid() bool {
+	switch e {
+	case Default:
+		return true
+	case Override:
+		return true
+	case Schedules:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HostHealthObjectiveState.
+const (
+	HostHealthObjectiveStateAtRisk   HostHealthObjectiveState = "at_risk"
+	HostHealthObjectiveStateNone     HostHealthObjectiveState = "none"
+	HostHealthObjectiveStateOk       HostHealthObjectiveState = "ok"
+	HostHealthObjectiveStateUnknown  HostHealthObjectiveState = "unknown"
+	HostHealthObjectiveStateViolated HostHealthObjectiveState = "violated"
+)
+
+// Valid indicates whether the value is a known member of the HostHealthObjectiveState enum.
+func (e HostHealthObjectiveState) Valid() bool {
+	switch e {
+	case HostHealthObjectiveStateAtRisk:
+		return true
+	case HostHealthObjectiveStateNone:
+		return true
+	case HostHealthObjectiveStateOk:
+		return true
+	case HostHealthObjectiveStateUnknown:
+		return true
+	case HostHealthObjectiveStateViolated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HostHealthStatus.
+const (
+	HostHealthStatusDecommissioned HostHealthStatus = "decommissioned"
+	HostHealthStatusOffline        HostHealthStatus = "offline"
+	HostHealthStatusOnline         HostHealthStatus = "online"
+)
+
+// Valid indicates whether the value is a known member of the HostHealthStatus enum.
+func (e HostHealthStatus) Valid() bool {
+	switch e {
+	case HostHealthStatusDecommissioned:
+		return true
+	case HostHealthStatusOffline:
+		return true
+	case HostHealthStatusOnline:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for JobActorType.
 const (
 	JobActorTypeApi      JobActorType = "api"
@@ -239,28 +497,28 @@ func (e JobActorType) Valid() bool {
 
 // Defines values for JobStatus.
 const (
-	Cancelled JobStatus = "cancelled"
-	Failed    JobStatus = "failed"
-	Queued    JobStatus = "queued"
-	Running   JobStatus = "running"
-	Succeeded JobStatus = "succeeded"
-	Warning   JobStatus = "warning"
+	JobStatusCancelled JobStatus = "cancelled"
+	JobStatusFailed    JobStatus = "failed"
+	JobStatusQueued    JobStatus = "queued"
+	JobStatusRunning   JobStatus = "running"
+	JobStatusSucceeded JobStatus = "succeeded"
+	JobStatusWarning   JobStatus = "warning"
 )
 
 // Valid indicates whether the value is a known member of the JobStatus enum.
 func (e JobStatus) Valid() bool {
 	switch e {
-	case Cancelled:
+	case JobStatusCancelled:
 		return true
-	case Failed:
+	case JobStatusFailed:
 		return true
-	case Queued:
+	case JobStatusQueued:
 		return true
-	case Running:
+	case JobStatusRunning:
 		return true
-	case Succeeded:
+	case JobStatusSucceeded:
 		return true
-	case Warning:
+	case JobStatusWarning:
 		return true
 	default:
 		return false
@@ -321,6 +579,198 @@ func (e MeVia) Valid() bool {
 	case MeViaSession:
 		return true
 	case MeViaToken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationChannelType.
+const (
+	NotificationChannelTypeChat    NotificationChannelType = "chat"
+	NotificationChannelTypeEmail   NotificationChannelType = "email"
+	NotificationChannelTypeWebhook NotificationChannelType = "webhook"
+)
+
+// Valid indicates whether the value is a known member of the NotificationChannelType enum.
+func (e NotificationChannelType) Valid() bool {
+	switch e {
+	case NotificationChannelTypeChat:
+		return true
+	case NotificationChannelTypeEmail:
+		return true
+	case NotificationChannelTypeWebhook:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationChannelInputType.
+const (
+	NotificationChannelInputTypeChat    NotificationChannelInputType = "chat"
+	NotificationChannelInputTypeEmail   NotificationChannelInputType = "email"
+	NotificationChannelInputTypeWebhook NotificationChannelInputType = "webhook"
+)
+
+// Valid indicates whether the value is a known member of the NotificationChannelInputType enum.
+func (e NotificationChannelInputType) Valid() bool {
+	switch e {
+	case NotificationChannelInputTypeChat:
+		return true
+	case NotificationChannelInputTypeEmail:
+		return true
+	case NotificationChannelInputTypeWebhook:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationDeliveryStatus.
+const (
+	NotificationDeliveryStatusDelivered NotificationDeliveryStatus = "delivered"
+	NotificationDeliveryStatusFailed    NotificationDeliveryStatus = "failed"
+	NotificationDeliveryStatusPending   NotificationDeliveryStatus = "pending"
+	NotificationDeliveryStatusSending   NotificationDeliveryStatus = "sending"
+)
+
+// Valid indicates whether the value is a known member of the NotificationDeliveryStatus enum.
+func (e NotificationDeliveryStatus) Valid() bool {
+	switch e {
+	case NotificationDeliveryStatusDelivered:
+		return true
+	case NotificationDeliveryStatusFailed:
+		return true
+	case NotificationDeliveryStatusPending:
+		return true
+	case NotificationDeliveryStatusSending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationDeliveryTargetType.
+const (
+	NotificationDeliveryTargetTypeChannel NotificationDeliveryTargetType = "channel"
+	NotificationDeliveryTargetTypePing    NotificationDeliveryTargetType = "ping"
+)
+
+// Valid indicates whether the value is a known member of the NotificationDeliveryTargetType enum.
+func (e NotificationDeliveryTargetType) Valid() bool {
+	switch e {
+	case NotificationDeliveryTargetTypeChannel:
+		return true
+	case NotificationDeliveryTargetTypePing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationDeliveryDetailStatus.
+const (
+	NotificationDeliveryDetailStatusDelivered NotificationDeliveryDetailStatus = "delivered"
+	NotificationDeliveryDetailStatusFailed    NotificationDeliveryDetailStatus = "failed"
+	NotificationDeliveryDetailStatusPending   NotificationDeliveryDetailStatus = "pending"
+	NotificationDeliveryDetailStatusSending   NotificationDeliveryDetailStatus = "sending"
+)
+
+// Valid indicates whether the value is a known member of the NotificationDeliveryDetailStatus enum.
+func (e NotificationDeliveryDetailStatus) Valid() bool {
+	switch e {
+	case NotificationDeliveryDetailStatusDelivered:
+		return true
+	case NotificationDeliveryDetailStatusFailed:
+		return true
+	case NotificationDeliveryDetailStatusPending:
+		return true
+	case NotificationDeliveryDetailStatusSending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationDeliveryDetailTargetType.
+const (
+	NotificationDeliveryDetailTargetTypeChannel NotificationDeliveryDetailTargetType = "channel"
+	NotificationDeliveryDetailTargetTypePing    NotificationDeliveryDetailTargetType = "ping"
+)
+
+// Valid indicates whether the value is a known member of the NotificationDeliveryDetailTargetType enum.
+func (e NotificationDeliveryDetailTargetType) Valid() bool {
+	switch e {
+	case NotificationDeliveryDetailTargetTypeChannel:
+		return true
+	case NotificationDeliveryDetailTargetTypePing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationRuleMinSeverity.
+const (
+	NotificationRuleMinSeverityCritical NotificationRuleMinSeverity = "critical"
+	NotificationRuleMinSeverityInfo     NotificationRuleMinSeverity = "info"
+	NotificationRuleMinSeverityWarning  NotificationRuleMinSeverity = "warning"
+)
+
+// Valid indicates whether the value is a known member of the NotificationRuleMinSeverity enum.
+func (e NotificationRuleMinSeverity) Valid() bool {
+	switch e {
+	case NotificationRuleMinSeverityCritical:
+		return true
+	case NotificationRuleMinSeverityInfo:
+		return true
+	case NotificationRuleMinSeverityWarning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationRuleInputMinSeverity.
+const (
+	NotificationRuleInputMinSeverityCritical NotificationRuleInputMinSeverity = "critical"
+	NotificationRuleInputMinSeverityInfo     NotificationRuleInputMinSeverity = "info"
+	NotificationRuleInputMinSeverityWarning  NotificationRuleInputMinSeverity = "warning"
+)
+
+// Valid indicates whether the value is a known member of the NotificationRuleInputMinSeverity enum.
+func (e NotificationRuleInputMinSeverity) Valid() bool {
+	switch e {
+	case NotificationRuleInputMinSeverityCritical:
+		return true
+	case NotificationRuleInputMinSeverityInfo:
+		return true
+	case NotificationRuleInputMinSeverityWarning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RestoreRequestOverwrite.
+const (
+	RestoreRequestOverwriteAlways    RestoreRequestOverwrite = "always"
+	RestoreRequestOverwriteIfChanged RestoreRequestOverwrite = "if-changed"
+	RestoreRequestOverwriteIfNewer   RestoreRequestOverwrite = "if-newer"
+	RestoreRequestOverwriteNever     RestoreRequestOverwrite = "never"
+)
+
+// Valid indicates whether the value is a known member of the RestoreRequestOverwrite enum.
+func (e RestoreRequestOverwrite) Valid() bool {
+	switch e {
+	case RestoreRequestOverwriteAlways:
+		return true
+	case RestoreRequestOverwriteIfChanged:
+		return true
+	case RestoreRequestOverwriteIfNewer:
+		return true
+	case RestoreRequestOverwriteNever:
 		return true
 	default:
 		return false
@@ -417,6 +867,57 @@ func (e ScheduleInputKind) Valid() bool {
 	}
 }
 
+// Defines values for SnapshotChangeModifier.
+const (
+	M     SnapshotChangeModifier = "M"
+	Minus SnapshotChangeModifier = "-"
+	Plus  SnapshotChangeModifier = "+"
+	T     SnapshotChangeModifier = "T"
+	U     SnapshotChangeModifier = "U"
+)
+
+// Valid indicates whether the value is a known member of the SnapshotChangeModifier enum.
+func (e SnapshotChangeModifier) Valid() bool {
+	switch e {
+	case M:
+		return true
+	case Minus:
+		return true
+	case Plus:
+		return true
+	case T:
+		return true
+	case U:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SnapshotIndexState.
+const (
+	SnapshotIndexStateBuilding SnapshotIndexState = "building"
+	SnapshotIndexStateFailed   SnapshotIndexState = "failed"
+	SnapshotIndexStateNone     SnapshotIndexState = "none"
+	SnapshotIndexStateReady    SnapshotIndexState = "ready"
+)
+
+// Valid indicates whether the value is a known member of the SnapshotIndexState enum.
+func (e SnapshotIndexState) Valid() bool {
+	switch e {
+	case SnapshotIndexStateBuilding:
+		return true
+	case SnapshotIndexStateFailed:
+		return true
+	case SnapshotIndexStateNone:
+		return true
+	case SnapshotIndexStateReady:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserRole.
 const (
 	UserRoleAdmin    UserRole = "admin"
@@ -474,6 +975,150 @@ func (e UserUpdateRole) Valid() bool {
 	case UserUpdateRoleOperator:
 		return true
 	case UserUpdateRoleViewer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProtocolRestoreSpecOverwrite.
+const (
+	ProtocolRestoreSpecOverwriteAlways    ProtocolRestoreSpecOverwrite = "always"
+	ProtocolRestoreSpecOverwriteIfChanged ProtocolRestoreSpecOverwrite = "if-changed"
+	ProtocolRestoreSpecOverwriteIfNewer   ProtocolRestoreSpecOverwrite = "if-newer"
+	ProtocolRestoreSpecOverwriteNever     ProtocolRestoreSpecOverwrite = "never"
+)
+
+// Valid indicates whether the value is a known member of the ProtocolRestoreSpecOverwrite enum.
+func (e ProtocolRestoreSpecOverwrite) Valid() bool {
+	switch e {
+	case ProtocolRestoreSpecOverwriteAlways:
+		return true
+	case ProtocolRestoreSpecOverwriteIfChanged:
+		return true
+	case ProtocolRestoreSpecOverwriteIfNewer:
+		return true
+	case ProtocolRestoreSpecOverwriteNever:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAlertsParamsState.
+const (
+	GetAlertsParamsStateOpen     GetAlertsParamsState = "open"
+	GetAlertsParamsStateResolved GetAlertsParamsState = "resolved"
+)
+
+// Valid indicates whether the value is a known member of the GetAlertsParamsState enum.
+func (e GetAlertsParamsState) Valid() bool {
+	switch e {
+	case GetAlertsParamsStateOpen:
+		return true
+	case GetAlertsParamsStateResolved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAlertsParamsCondition.
+const (
+	GetAlertsParamsConditionAgentOffline     GetAlertsParamsCondition = "agent_offline"
+	GetAlertsParamsConditionBackupObjective  GetAlertsParamsCondition = "backup_objective"
+	GetAlertsParamsConditionCheckFailed      GetAlertsParamsCondition = "check_failed"
+	GetAlertsParamsConditionRepositoryLocked GetAlertsParamsCondition = "repository_locked"
+	GetAlertsParamsConditionResticOutdated   GetAlertsParamsCondition = "restic_outdated"
+)
+
+// Valid indicates whether the value is a known member of the GetAlertsParamsCondition enum.
+func (e GetAlertsParamsCondition) Valid() bool {
+	switch e {
+	case GetAlertsParamsConditionAgentOffline:
+		return true
+	case GetAlertsParamsConditionBackupObjective:
+		return true
+	case GetAlertsParamsConditionCheckFailed:
+		return true
+	case GetAlertsParamsConditionRepositoryLocked:
+		return true
+	case GetAlertsParamsConditionResticOutdated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAlertsParamsSeverity.
+const (
+	GetAlertsParamsSeverityCritical GetAlertsParamsSeverity = "critical"
+	GetAlertsParamsSeverityInfo     GetAlertsParamsSeverity = "info"
+	GetAlertsParamsSeverityWarning  GetAlertsParamsSeverity = "warning"
+)
+
+// Valid indicates whether the value is a known member of the GetAlertsParamsSeverity enum.
+func (e GetAlertsParamsSeverity) Valid() bool {
+	switch e {
+	case GetAlertsParamsSeverityCritical:
+		return true
+	case GetAlertsParamsSeverityInfo:
+		return true
+	case GetAlertsParamsSeverityWarning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetHealthHostsParamsState.
+const (
+	GetHealthHostsParamsStateAtRisk   GetHealthHostsParamsState = "at_risk"
+	GetHealthHostsParamsStateNone     GetHealthHostsParamsState = "none"
+	GetHealthHostsParamsStateOk       GetHealthHostsParamsState = "ok"
+	GetHealthHostsParamsStateUnknown  GetHealthHostsParamsState = "unknown"
+	GetHealthHostsParamsStateViolated GetHealthHostsParamsState = "violated"
+)
+
+// Valid indicates whether the value is a known member of the GetHealthHostsParamsState enum.
+func (e GetHealthHostsParamsState) Valid() bool {
+	switch e {
+	case GetHealthHostsParamsStateAtRisk:
+		return true
+	case GetHealthHostsParamsStateNone:
+		return true
+	case GetHealthHostsParamsStateOk:
+		return true
+	case GetHealthHostsParamsStateUnknown:
+		return true
+	case GetHealthHostsParamsStateViolated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetHealthHostsParamsCondition.
+const (
+	GetHealthHostsParamsConditionAgentOffline     GetHealthHostsParamsCondition = "agent_offline"
+	GetHealthHostsParamsConditionBackupObjective  GetHealthHostsParamsCondition = "backup_objective"
+	GetHealthHostsParamsConditionCheckFailed      GetHealthHostsParamsCondition = "check_failed"
+	GetHealthHostsParamsConditionRepositoryLocked GetHealthHostsParamsCondition = "repository_locked"
+	GetHealthHostsParamsConditionResticOutdated   GetHealthHostsParamsCondition = "restic_outdated"
+)
+
+// Valid indicates whether the value is a known member of the GetHealthHostsParamsCondition enum.
+func (e GetHealthHostsParamsCondition) Valid() bool {
+	switch e {
+	case GetHealthHostsParamsConditionAgentOffline:
+		return true
+	case GetHealthHostsParamsConditionBackupObjective:
+		return true
+	case GetHealthHostsParamsConditionCheckFailed:
+		return true
+	case GetHealthHostsParamsConditionRepositoryLocked:
+		return true
+	case GetHealthHostsParamsConditionResticOutdated:
 		return true
 	default:
 		return false
@@ -553,6 +1198,7 @@ const (
 	GetJobsParamsKindForget    GetJobsParamsKind = "forget"
 	GetJobsParamsKindInit      GetJobsParamsKind = "init"
 	GetJobsParamsKindPrune     GetJobsParamsKind = "prune"
+	GetJobsParamsKindRestore   GetJobsParamsKind = "restore"
 	GetJobsParamsKindSnapshots GetJobsParamsKind = "snapshots"
 	GetJobsParamsKindStats     GetJobsParamsKind = "stats"
 	GetJobsParamsKindUnlock    GetJobsParamsKind = "unlock"
@@ -571,11 +1217,37 @@ func (e GetJobsParamsKind) Valid() bool {
 		return true
 	case GetJobsParamsKindPrune:
 		return true
+	case GetJobsParamsKindRestore:
+		return true
 	case GetJobsParamsKindSnapshots:
 		return true
 	case GetJobsParamsKindStats:
 		return true
 	case GetJobsParamsKindUnlock:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetNotificationDeliveriesParamsStatus.
+const (
+	GetNotificationDeliveriesParamsStatusDelivered GetNotificationDeliveriesParamsStatus = "delivered"
+	GetNotificationDeliveriesParamsStatusFailed    GetNotificationDeliveriesParamsStatus = "failed"
+	GetNotificationDeliveriesParamsStatusPending   GetNotificationDeliveriesParamsStatus = "pending"
+	GetNotificationDeliveriesParamsStatusSending   GetNotificationDeliveriesParamsStatus = "sending"
+)
+
+// Valid indicates whether the value is a known member of the GetNotificationDeliveriesParamsStatus enum.
+func (e GetNotificationDeliveriesParamsStatus) Valid() bool {
+	switch e {
+	case GetNotificationDeliveriesParamsStatusDelivered:
+		return true
+	case GetNotificationDeliveriesParamsStatusFailed:
+		return true
+	case GetNotificationDeliveriesParamsStatusPending:
+		return true
+	case GetNotificationDeliveriesParamsStatusSending:
 		return true
 	default:
 		return false
@@ -649,6 +1321,38 @@ type APITokenPage struct {
 	NextCursor string     `json:"next_cursor"`
 }
 
+// Alert defines model for Alert.
+type Alert struct {
+	Condition  AlertCondition          `json:"condition"`
+	Details    *map[string]interface{} `json:"details,omitempty"`
+	HostId     openapi_types.UUID      `json:"host_id"`
+	HostName   string                  `json:"host_name"`
+	Id         openapi_types.UUID      `json:"id"`
+	Message    string                  `json:"message"`
+	OpenedAt   time.Time               `json:"opened_at"`
+	Resolution *string                 `json:"resolution,omitempty"`
+	ResolvedAt *time.Time              `json:"resolved_at,omitempty"`
+
+	// Severity The highest severity reached while open.
+	Severity AlertSeverity `json:"severity"`
+	State    AlertState    `json:"state"`
+}
+
+// AlertCondition defines model for Alert.Condition.
+type AlertCondition string
+
+// AlertSeverity The highest severity reached while open.
+type AlertSeverity string
+
+// AlertState defines model for Alert.State.
+type AlertState string
+
+// AlertPage defines model for AlertPage.
+type AlertPage struct {
+	Items      []Alert `json:"items"`
+	NextCursor string  `json:"next_cursor"`
+}
+
 // AuditEntry defines model for AuditEntry.
 type AuditEntry struct {
 	// Action Example: host.rename
@@ -673,9 +1377,36 @@ type AuditPage struct {
 	NextCursor string       `json:"next_cursor"`
 }
 
+// BrowsePending defines model for BrowsePending.
+type BrowsePending struct {
+	Message           string             `json:"message"`
+	RequestId         openapi_types.UUID `json:"request_id"`
+	RetryAfterSeconds int                `json:"retry_after_seconds"`
+
+	// Status running: the agent answers
+	Status BrowsePendingStatus `json:"status"`
+}
+
+// BrowsePendingStatus running: the agent answers
+type BrowsePendingStatus string
+
 // CancelRequest defines model for CancelRequest.
 type CancelRequest struct {
 	Reason *string `json:"reason,omitempty"`
+}
+
+// ChatSettings defines model for ChatSettings.
+type ChatSettings struct {
+	// Url Example: ntfy://ntfy.sh/my-backups
+	Url *string `json:"url,omitempty"`
+}
+
+// ChatView defines model for ChatView.
+type ChatView struct {
+	// Service the URL's scheme
+	//
+	// Example: slack
+	Service string `json:"service"`
 }
 
 // CronPreview defines model for CronPreview.
@@ -684,6 +1415,167 @@ type CronPreview struct {
 	Next     []time.Time `json:"next"`
 	Timezone string      `json:"timezone"`
 }
+
+// DiffPage defines model for DiffPage.
+type DiffPage struct {
+	From       string           `json:"from"`
+	Items      []SnapshotChange `json:"items"`
+	NextCursor string           `json:"next_cursor"`
+
+	// Stats Stats is restic's statistics: changed_files, added and removed {files, dirs,
+	// others, data_blobs, tree_blobs, bytes}.
+	Stats     *map[string]interface{} `json:"stats,omitempty"`
+	To        string                  `json:"to"`
+	Total     int                     `json:"total"`
+	Truncated bool                    `json:"truncated"`
+}
+
+// DirEntry defines model for DirEntry.
+type DirEntry struct {
+	Gid   int       `json:"gid"`
+	Mode  int       `json:"mode"`
+	Mtime time.Time `json:"mtime"`
+	Name  string    `json:"name"`
+
+	// Path Example: /home/ada/notes.txt
+	Path string `json:"path"`
+
+	// Permissions Example: -rw-r--r--
+	Permissions string `json:"permissions"`
+
+	// Size files only; 0 for the rest
+	Size int `json:"size"`
+
+	// Type file, dir, symlink, dev, chardev, fifo, socket
+	//
+	// Example: file
+	Type string `json:"type"`
+	Uid  int    `json:"uid"`
+}
+
+// DirPage defines model for DirPage.
+type DirPage struct {
+	// Cached Cached: answered from the server's cache, without asking the agent.
+	Cached bool `json:"cached"`
+
+	// Indexed Indexed: the snapshot's whole tree is cached (search works, no directory needs the agent).
+	Indexed bool       `json:"indexed"`
+	Items   []DirEntry `json:"items"`
+
+	// NextCursor NextCursor continues the listing; empty on the last page.
+	NextCursor string `json:"next_cursor"`
+
+	// Path Example: /home/ada
+	Path string `json:"path"`
+
+	// Snapshot the full snapshot id
+	Snapshot string `json:"snapshot"`
+
+	// Total entries in the directory
+	Total int `json:"total"`
+}
+
+// Download defines model for Download.
+type Download struct {
+	Archive    *string    `json:"archive,omitempty"`
+	ConsumedAt *time.Time `json:"consumed_at,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	Error      *string    `json:"error,omitempty"`
+	ErrorCode  *string    `json:"error_code,omitempty"`
+
+	// ExpiresAt its bytes are deleted then
+	ExpiresAt time.Time          `json:"expires_at"`
+	HostId    openapi_types.UUID `json:"host_id"`
+	Id        openapi_types.UUID `json:"id"`
+	MaxBytes  int                `json:"max_bytes"`
+
+	// Name Name is the file name the browser saves (known once the agent started).
+	Name string `json:"name"`
+	Path string `json:"path"`
+
+	// Received bytes the server holds
+	Received     int                `json:"received"`
+	RepositoryId openapi_types.UUID `json:"repository_id"`
+
+	// Sha256 SHA256 of the whole download, once complete.
+	Sha256 *string `json:"sha256,omitempty"`
+
+	// Size Size is known for a file once the agent started, for an archive once complete.
+	Size     *int           `json:"size,omitempty"`
+	Snapshot string         `json:"snapshot"`
+	Status   DownloadStatus `json:"status"`
+
+	// Type Type is file or dir once the agent started.
+	Type *DownloadType `json:"type,omitempty"`
+}
+
+// DownloadStatus defines model for Download.Status.
+type DownloadStatus string
+
+// DownloadType Type is file or dir once the agent started.
+type DownloadType string
+
+// DownloadCreate defines model for DownloadCreate.
+type DownloadCreate struct {
+	// Archive for a directory; default tar
+	Archive *DownloadCreateArchive `json:"archive,omitempty"`
+
+	// Path Example: /home/ada/notes.txt
+	Path string `json:"path"`
+}
+
+// DownloadCreateArchive for a directory; default tar
+type DownloadCreateArchive string
+
+// DownloadCreated defines model for DownloadCreated.
+type DownloadCreated struct {
+	Download Download       `json:"download"`
+	Ticket   DownloadTicket `json:"ticket"`
+}
+
+// DownloadTicket defines model for DownloadTicket.
+type DownloadTicket struct {
+	ExpiresAt time.Time `json:"expires_at"`
+	Ticket    string    `json:"ticket"`
+
+	// Url Example: /api/v1/downloads/6f1c…/content?ticket=rmdl_…
+	Url string `json:"url"`
+}
+
+// EmailSettings defines model for EmailSettings.
+type EmailSettings struct {
+	// From Example: Restic Manager <backup@example.com>
+	From string `json:"from"`
+
+	// Host Example: smtp.example.com
+	Host     string  `json:"host"`
+	Password *string `json:"password,omitempty"`
+
+	// Port Example: 587
+	Port     *int                   `json:"port,omitempty"`
+	Security *EmailSettingsSecurity `json:"security,omitempty"`
+
+	// To Example: ["ops@example.com"]
+	To       []string `json:"to"`
+	Username *string  `json:"username,omitempty"`
+}
+
+// EmailSettingsSecurity defines model for EmailSettings.Security.
+type EmailSettingsSecurity string
+
+// EmailView defines model for EmailView.
+type EmailView struct {
+	From        string            `json:"from"`
+	Host        string            `json:"host"`
+	PasswordSet bool              `json:"password_set"`
+	Port        int               `json:"port"`
+	Security    EmailViewSecurity `json:"security"`
+	To          []string          `json:"to"`
+	Username    *string           `json:"username,omitempty"`
+}
+
+// EmailViewSecurity defines model for EmailView.Security.
+type EmailViewSecurity string
 
 // EnrollmentToken defines model for EnrollmentToken.
 type EnrollmentToken struct {
@@ -741,6 +1633,60 @@ type EnrollmentTokenPage struct {
 	NextCursor string            `json:"next_cursor"`
 }
 
+// FindMatch defines model for FindMatch.
+type FindMatch struct {
+	Gid   int       `json:"gid"`
+	Mode  int       `json:"mode"`
+	Mtime time.Time `json:"mtime"`
+	Name  string    `json:"name"`
+
+	// Path Example: /home/ada/notes.txt
+	Path string `json:"path"`
+
+	// Permissions Example: -rw-r--r--
+	Permissions string `json:"permissions"`
+
+	// Size files only; 0 for the rest
+	Size     int    `json:"size"`
+	Snapshot string `json:"snapshot"`
+
+	// Type file, dir, symlink, dev, chardev, fifo, socket
+	//
+	// Example: file
+	Type string `json:"type"`
+	Uid  int    `json:"uid"`
+}
+
+// FindPage defines model for FindPage.
+type FindPage struct {
+	Items      []FindMatch `json:"items"`
+	NextCursor string      `json:"next_cursor"`
+
+	// Snapshots snapshots with a match
+	Snapshots int `json:"snapshots"`
+
+	// Total every match restic reported
+	Total int `json:"total"`
+
+	// Truncated more matched than the server keeps
+	Truncated bool `json:"truncated"`
+}
+
+// HealthSummary defines model for HealthSummary.
+type HealthSummary struct {
+	// EvaluatedAt the last evaluation round
+	EvaluatedAt *time.Time `json:"evaluated_at,omitempty"`
+
+	// Hosts Hosts that are not decommissioned, by objective state: ok, at_risk, violated,
+	// none (not judged: no backup schedule and no override), unknown (not evaluated yet).
+	Hosts map[string]int64 `json:"hosts"`
+
+	// OpenAlerts Open alerts by condition and by severity.
+	OpenAlerts            int              `json:"open_alerts"`
+	OpenAlertsByCondition map[string]int64 `json:"open_alerts_by_condition"`
+	OpenAlertsBySeverity  map[string]int64 `json:"open_alerts_by_severity"`
+}
+
 // Host defines model for Host.
 type Host struct {
 	AgentVersion           string             `json:"agent_version"`
@@ -762,6 +1708,45 @@ type Host struct {
 
 // HostStatus defines model for Host.Status.
 type HostStatus string
+
+// HostHealth defines model for HostHealth.
+type HostHealth struct {
+	HostId       openapi_types.UUID `json:"host_id"`
+	Hostname     string             `json:"hostname"`
+	Labels       map[string]string  `json:"labels"`
+	LastBackupAt *time.Time         `json:"last_backup_at,omitempty"`
+	Name         string             `json:"name"`
+
+	// ObjectiveSeconds The maximum age of the last successful backup (0: none) and where it comes from:
+	// schedules (twice the longest interval of the host's backup schedules plus slack),
+	// override (set by an operator) or default (the server's -default-objective).
+	ObjectiveSeconds int                        `json:"objective_seconds"`
+	ObjectiveSource  *HostHealthObjectiveSource `json:"objective_source,omitempty"`
+
+	// ObjectiveState ok, at_risk (past 75% of the objective), violated, none (not judged) or unknown
+	// (not evaluated yet).
+	ObjectiveState  HostHealthObjectiveState `json:"objective_state"`
+	OpenAlerts      []Alert                  `json:"open_alerts"`
+	OverrideSeconds *int                     `json:"override_seconds,omitempty"`
+	StateSince      *time.Time               `json:"state_since,omitempty"`
+	Status          HostHealthStatus         `json:"status"`
+}
+
+// HostHealthObjectiveSource defines model for HostHealth.ObjectiveSource.
+type HostHealthObjectiveSource string
+
+// HostHealthObjectiveState ok, at_risk (past 75% of the objective), violated, none (not judged) or unknown
+// (not evaluated yet).
+type HostHealthObjectiveState string
+
+// HostHealthStatus defines model for HostHealth.Status.
+type HostHealthStatus string
+
+// HostHealthPage defines model for HostHealthPage.
+type HostHealthPage struct {
+	Items      []HostHealth `json:"items"`
+	NextCursor string       `json:"next_cursor"`
+}
 
 // HostPage defines model for HostPage.
 type HostPage struct {
@@ -849,8 +1834,11 @@ type JobSpec struct {
 	PostHook       *string             `json:"post_hook,omitempty"`
 	PreHook        *string             `json:"pre_hook,omitempty"`
 	RepositoryName *string             `json:"repository_name,omitempty"`
-	Retention      *ProtocolRetention  `json:"retention,omitempty"`
-	Tags           *[]string           `json:"tags,omitempty"`
+
+	// Restore kind restore (browse_*.go)
+	Restore   *ProtocolRestoreSpec `json:"restore,omitempty"`
+	Retention *ProtocolRetention   `json:"retention,omitempty"`
+	Tags      *[]string            `json:"tags,omitempty"`
 }
 
 // LogLine defines model for LogLine.
@@ -902,9 +1890,192 @@ type MeRole string
 // MeVia defines model for Me.Via.
 type MeVia string
 
+// NotificationAttempt defines model for NotificationAttempt.
+type NotificationAttempt struct {
+	At         time.Time `json:"at"`
+	Attempt    int       `json:"attempt"`
+	DurationMs int       `json:"duration_ms"`
+	Error      *string   `json:"error,omitempty"`
+	Ok         bool      `json:"ok"`
+
+	// StatusCode HTTP or SMTP reply code
+	StatusCode *int `json:"status_code,omitempty"`
+}
+
+// NotificationChannel defines model for NotificationChannel.
+type NotificationChannel struct {
+	Chat      *ChatView               `json:"chat,omitempty"`
+	CreatedAt time.Time               `json:"created_at"`
+	Email     *EmailView              `json:"email,omitempty"`
+	Enabled   bool                    `json:"enabled"`
+	Id        openapi_types.UUID      `json:"id"`
+	Name      string                  `json:"name"`
+	Summary   string                  `json:"summary"`
+	Type      NotificationChannelType `json:"type"`
+	UpdatedAt time.Time               `json:"updated_at"`
+	Webhook   *WebhookView            `json:"webhook,omitempty"`
+}
+
+// NotificationChannelType defines model for NotificationChannel.Type.
+type NotificationChannelType string
+
+// NotificationChannelInput defines model for NotificationChannelInput.
+type NotificationChannelInput struct {
+	Chat  *ChatSettings  `json:"chat,omitempty"`
+	Email *EmailSettings `json:"email,omitempty"`
+
+	// Enabled default true
+	Enabled *bool                        `json:"enabled,omitempty"`
+	Name    string                       `json:"name"`
+	Type    NotificationChannelInputType `json:"type"`
+	Webhook *WebhookSettings             `json:"webhook,omitempty"`
+}
+
+// NotificationChannelInputType defines model for NotificationChannelInput.Type.
+type NotificationChannelInputType string
+
+// NotificationChannelList defines model for NotificationChannelList.
+type NotificationChannelList struct {
+	Items []NotificationChannel `json:"items"`
+}
+
+// NotificationDelivery defines model for NotificationDelivery.
+type NotificationDelivery struct {
+	AlertId     *string    `json:"alert_id,omitempty"`
+	Attempts    int        `json:"attempts"`
+	CreatedAt   time.Time  `json:"created_at"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+
+	// EventType Example: alert.opened
+	EventType string  `json:"event_type"`
+	HostId    *string `json:"host_id,omitempty"`
+	Id        int     `json:"id"`
+	JobId     *string `json:"job_id,omitempty"`
+	LastError *string `json:"last_error,omitempty"`
+
+	// NextAttemptAt while pending
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	RuleId        *string    `json:"rule_id,omitempty"`
+
+	// Status pending (waiting for its next attempt), sending, delivered or failed (gave up).
+	Status NotificationDeliveryStatus `json:"status"`
+
+	// TargetId channel or schedule id
+	TargetId   string                         `json:"target_id"`
+	TargetName string                         `json:"target_name"`
+	TargetType NotificationDeliveryTargetType `json:"target_type"`
+	Title      string                         `json:"title"`
+	UpdatedAt  time.Time                      `json:"updated_at"`
+}
+
+// NotificationDeliveryStatus pending (waiting for its next attempt), sending, delivered or failed (gave up).
+type NotificationDeliveryStatus string
+
+// NotificationDeliveryTargetType defines model for NotificationDelivery.TargetType.
+type NotificationDeliveryTargetType string
+
+// NotificationDeliveryDetail defines model for NotificationDeliveryDetail.
+type NotificationDeliveryDetail struct {
+	AlertId     *string                `json:"alert_id,omitempty"`
+	Attempts    int                    `json:"attempts"`
+	AttemptsLog []NotificationAttempt  `json:"attempts_log"`
+	CreatedAt   time.Time              `json:"created_at"`
+	DeliveredAt *time.Time             `json:"delivered_at,omitempty"`
+	Event       map[string]interface{} `json:"event"`
+
+	// EventType Example: alert.opened
+	EventType string  `json:"event_type"`
+	HostId    *string `json:"host_id,omitempty"`
+	Id        int     `json:"id"`
+	JobId     *string `json:"job_id,omitempty"`
+	LastError *string `json:"last_error,omitempty"`
+
+	// NextAttemptAt while pending
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	RuleId        *string    `json:"rule_id,omitempty"`
+
+	// Status pending (waiting for its next attempt), sending, delivered or failed (gave up).
+	Status NotificationDeliveryDetailStatus `json:"status"`
+
+	// TargetId channel or schedule id
+	TargetId   string                               `json:"target_id"`
+	TargetName string                               `json:"target_name"`
+	TargetType NotificationDeliveryDetailTargetType `json:"target_type"`
+	Title      string                               `json:"title"`
+	UpdatedAt  time.Time                            `json:"updated_at"`
+}
+
+// NotificationDeliveryDetailStatus pending (waiting for its next attempt), sending, delivered or failed (gave up).
+type NotificationDeliveryDetailStatus string
+
+// NotificationDeliveryDetailTargetType defines model for NotificationDeliveryDetail.TargetType.
+type NotificationDeliveryDetailTargetType string
+
+// NotificationDeliveryPage defines model for NotificationDeliveryPage.
+type NotificationDeliveryPage struct {
+	Items      []NotificationDelivery `json:"items"`
+	NextCursor string                 `json:"next_cursor"`
+}
+
+// NotificationRule defines model for NotificationRule.
+type NotificationRule struct {
+	ChannelId   openapi_types.UUID           `json:"channel_id"`
+	Conditions  []string                     `json:"conditions"`
+	CreatedAt   time.Time                    `json:"created_at"`
+	Enabled     bool                         `json:"enabled"`
+	Events      []string                     `json:"events"`
+	HostIds     []string                     `json:"host_ids"`
+	Id          openapi_types.UUID           `json:"id"`
+	JobKinds    []string                     `json:"job_kinds"`
+	Labels      map[string]string            `json:"labels"`
+	MinSeverity *NotificationRuleMinSeverity `json:"min_severity,omitempty"`
+	Name        string                       `json:"name"`
+	UpdatedAt   time.Time                    `json:"updated_at"`
+}
+
+// NotificationRuleMinSeverity defines model for NotificationRule.MinSeverity.
+type NotificationRuleMinSeverity string
+
+// NotificationRuleInput defines model for NotificationRuleInput.
+type NotificationRuleInput struct {
+	ChannelId openapi_types.UUID `json:"channel_id"`
+
+	// Conditions Example: ["backup_objective"]
+	Conditions *[]string `json:"conditions,omitempty"`
+
+	// Enabled default true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Events Example: ["alert.opened","alert.resolved","job.failed"]
+	Events  *[]string `json:"events,omitempty"`
+	HostIds *[]string `json:"host_ids,omitempty"`
+
+	// JobKinds Example: ["backup"]
+	JobKinds    *[]string                         `json:"job_kinds,omitempty"`
+	Labels      *map[string]string                `json:"labels,omitempty"`
+	MinSeverity *NotificationRuleInputMinSeverity `json:"min_severity,omitempty"`
+	Name        string                            `json:"name"`
+}
+
+// NotificationRuleInputMinSeverity defines model for NotificationRuleInput.MinSeverity.
+type NotificationRuleInputMinSeverity string
+
+// NotificationRuleList defines model for NotificationRuleList.
+type NotificationRuleList struct {
+	Items []NotificationRule `json:"items"`
+}
+
 // OK defines model for OK.
 type OK struct {
 	Ok bool `json:"ok"`
+}
+
+// ObjectiveInput defines model for ObjectiveInput.
+type ObjectiveInput struct {
+	// MaxAgeSeconds The longest the last successful backup may be ago (60 s to 366 days).
+	//
+	// Example: 90000
+	MaxAgeSeconds int `json:"max_age_seconds"`
 }
 
 // PasswordChange defines model for PasswordChange.
@@ -973,6 +2144,35 @@ type RepositoryUpdate struct {
 	RestUsername *string            `json:"rest_username,omitempty"`
 	Url          *string            `json:"url,omitempty"`
 }
+
+// RestoreRequest defines model for RestoreRequest.
+type RestoreRequest struct {
+	// Excludes restic exclude patterns
+	Excludes *[]string `json:"excludes,omitempty"`
+
+	// Overwrite Overwrite says what happens to existing files; restic before 0.17 knows only always.
+	Overwrite *RestoreRequestOverwrite `json:"overwrite,omitempty"`
+
+	// Paths Paths inside the snapshot to restore (files or directories); empty: everything.
+	//
+	// Example: ["/home/ada/projects"]
+	Paths *[]string `json:"paths,omitempty"`
+
+	// Target Target is an absolute directory on the host; empty or "/" restores to the original
+	// location. restic recreates the snapshot's paths below it (/home/ada/projects ends
+	// up in TARGET/home/ada/projects).
+	//
+	// Example: /srv/restore
+	Target *string `json:"target,omitempty"`
+
+	// TargetHostId TargetHostID and TargetRepositoryID restore on another host that has the same
+	// repository configured (it must list the snapshot).
+	TargetHostId       *openapi_types.UUID `json:"target_host_id,omitempty"`
+	TargetRepositoryId *openapi_types.UUID `json:"target_repository_id,omitempty"`
+}
+
+// RestoreRequestOverwrite Overwrite says what happens to existing files; restic before 0.17 knows only always.
+type RestoreRequestOverwrite string
 
 // RevokedCount defines model for RevokedCount.
 type RevokedCount struct {
@@ -1058,6 +2258,26 @@ type ScheduleList struct {
 	Items []Schedule `json:"items"`
 }
 
+// SchedulePing defines model for SchedulePing.
+type SchedulePing struct {
+	Configured bool               `json:"configured"`
+	ScheduleId openapi_types.UUID `json:"schedule_id"`
+	UpdatedAt  *time.Time         `json:"updated_at,omitempty"`
+	UrlHost    *string            `json:"url_host,omitempty"`
+}
+
+// SchedulePingInput defines model for SchedulePingInput.
+type SchedulePingInput struct {
+	// Url Example: https://hc-ping.com/0f3e…
+	Url string `json:"url"`
+}
+
+// SearchPage defines model for SearchPage.
+type SearchPage struct {
+	Items      []DirEntry `json:"items"`
+	NextCursor string     `json:"next_cursor"`
+}
+
 // Session defines model for Session.
 type Session struct {
 	CreatedAt time.Time          `json:"created_at"`
@@ -1099,6 +2319,29 @@ type Snapshot struct {
 	Tree         *string                 `json:"tree,omitempty"`
 	Username     *string                 `json:"username,omitempty"`
 }
+
+// SnapshotChange defines model for SnapshotChange.
+type SnapshotChange struct {
+	Modifier SnapshotChangeModifier `json:"modifier"`
+	Path     string                 `json:"path"`
+}
+
+// SnapshotChangeModifier defines model for SnapshotChange.Modifier.
+type SnapshotChangeModifier string
+
+// SnapshotIndex defines model for SnapshotIndex.
+type SnapshotIndex struct {
+	Dirs      int                `json:"dirs"`
+	Entries   int                `json:"entries"`
+	Error     *string            `json:"error,omitempty"`
+	IndexedAt *time.Time         `json:"indexed_at,omitempty"`
+	RequestId *string            `json:"request_id,omitempty"`
+	Snapshot  string             `json:"snapshot"`
+	State     SnapshotIndexState `json:"state"`
+}
+
+// SnapshotIndexState defines model for SnapshotIndex.State.
+type SnapshotIndexState string
 
 // SnapshotPage defines model for SnapshotPage.
 type SnapshotPage struct {
@@ -1153,6 +2396,24 @@ type UserUpdate struct {
 // UserUpdateRole defines model for UserUpdate.Role.
 type UserUpdateRole string
 
+// WebhookSettings defines model for WebhookSettings.
+type WebhookSettings struct {
+	Headers *map[string]string `json:"headers,omitempty"`
+	Secret  *string            `json:"secret,omitempty"`
+
+	// Url Example: https://hooks.example.com/restic-manager
+	Url *string `json:"url,omitempty"`
+}
+
+// WebhookView defines model for WebhookView.
+type WebhookView struct {
+	HeaderNames []string `json:"header_names"`
+	SecretSet   bool     `json:"secret_set"`
+
+	// UrlHost scheme and host only
+	UrlHost string `json:"url_host"`
+}
+
 // ProtocolError defines model for protocol.Error.
 type ProtocolError struct {
 	// Code Example: validation_failed
@@ -1196,6 +2457,24 @@ type ProtocolProgress struct {
 	TotalFiles       *int      `json:"total_files,omitempty"`
 }
 
+// ProtocolRestoreSpec defines model for protocol.RestoreSpec.
+type ProtocolRestoreSpec struct {
+	Excludes *[]string `json:"excludes,omitempty"`
+
+	// Includes Includes are absolute paths (or restic include patterns) to restore; empty: all.
+	Includes *[]string `json:"includes,omitempty"`
+
+	// Overwrite Overwrite is one of OverwriteModes; empty means always.
+	Overwrite *ProtocolRestoreSpecOverwrite `json:"overwrite,omitempty"`
+	Snapshot  *string                       `json:"snapshot,omitempty"`
+
+	// Target Target is an absolute directory; "/" restores to the original location.
+	Target *string `json:"target,omitempty"`
+}
+
+// ProtocolRestoreSpecOverwrite Overwrite is one of OverwriteModes; empty means always.
+type ProtocolRestoreSpecOverwrite string
+
 // ProtocolRetention defines model for protocol.Retention.
 type ProtocolRetention struct {
 	KeepDaily   *int      `json:"keep_daily,omitempty"`
@@ -1207,6 +2486,36 @@ type ProtocolRetention struct {
 	KeepWithin  *string   `json:"keep_within,omitempty"`
 	KeepYearly  *int      `json:"keep_yearly,omitempty"`
 }
+
+// GetAlertsParams defines parameters for GetAlerts.
+type GetAlertsParams struct {
+	// State open or resolved (default both)
+	State *GetAlertsParamsState `form:"state,omitempty" json:"state,omitempty"`
+
+	// HostId host id
+	HostId *string `form:"host_id,omitempty" json:"host_id,omitempty"`
+
+	// Condition condition
+	Condition *GetAlertsParamsCondition `form:"condition,omitempty" json:"condition,omitempty"`
+
+	// Severity severity
+	Severity *GetAlertsParamsSeverity `form:"severity,omitempty" json:"severity,omitempty"`
+
+	// Limit page size (1-500, default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// GetAlertsParamsState defines parameters for GetAlerts.
+type GetAlertsParamsState string
+
+// GetAlertsParamsCondition defines parameters for GetAlerts.
+type GetAlertsParamsCondition string
+
+// GetAlertsParamsSeverity defines parameters for GetAlerts.
+type GetAlertsParamsSeverity string
 
 // GetApiTokensParams defines parameters for GetApiTokens.
 type GetApiTokensParams struct {
@@ -1247,6 +2556,15 @@ type GetAuditParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetDownloadsIdContentParams defines parameters for GetDownloadsIdContent.
+type GetDownloadsIdContentParams struct {
+	// Ticket ticket
+	Ticket string `form:"ticket" json:"ticket"`
+
+	// Range bytes=N-
+	Range *string `json:"Range,omitempty"`
+}
+
 // GetEnrollmentTokensParams defines parameters for GetEnrollmentTokens.
 type GetEnrollmentTokensParams struct {
 	// Limit page size (1-500, default 50)
@@ -1255,6 +2573,27 @@ type GetEnrollmentTokensParams struct {
 	// Cursor next_cursor of the previous page
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
+
+// GetHealthHostsParams defines parameters for GetHealthHosts.
+type GetHealthHostsParams struct {
+	// State objective state
+	State *GetHealthHostsParamsState `form:"state,omitempty" json:"state,omitempty"`
+
+	// Condition hosts with an open alert of this condition
+	Condition *GetHealthHostsParamsCondition `form:"condition,omitempty" json:"condition,omitempty"`
+
+	// Limit page size (1-500, default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// GetHealthHostsParamsState defines parameters for GetHealthHosts.
+type GetHealthHostsParamsState string
+
+// GetHealthHostsParamsCondition defines parameters for GetHealthHosts.
+type GetHealthHostsParamsCondition string
 
 // GetHostsParams defines parameters for GetHosts.
 type GetHostsParams struct {
@@ -1289,6 +2628,42 @@ type GetHostsParamsSort string
 // GetHostsParamsOrder defines parameters for GetHosts.
 type GetHostsParamsOrder string
 
+// GetHostsIdRepositoriesRidDiffParams defines parameters for GetHostsIdRepositoriesRidDiff.
+type GetHostsIdRepositoriesRidDiffParams struct {
+	// From older snapshot id
+	From string `form:"from" json:"from"`
+
+	// To newer snapshot id
+	To string `form:"to" json:"to"`
+
+	// Limit changes per page (1-5000, default 500)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Wait seconds to wait for the agent (0-60, default 25)
+	Wait *int `form:"wait,omitempty" json:"wait,omitempty"`
+}
+
+// GetHostsIdRepositoriesRidFindParams defines parameters for GetHostsIdRepositoriesRidFind.
+type GetHostsIdRepositoriesRidFindParams struct {
+	// Pattern pattern (repeat for several)
+	Pattern []string `form:"pattern" json:"pattern"`
+
+	// Snapshot snapshot id; absent: all snapshots
+	Snapshot *string `form:"snapshot,omitempty" json:"snapshot,omitempty"`
+
+	// Limit matches per page (1-5000, default 500)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Wait seconds to wait for the agent (0-60, default 25)
+	Wait *int `form:"wait,omitempty" json:"wait,omitempty"`
+}
+
 // GetHostsIdRepositoriesRidSnapshotsParams defines parameters for GetHostsIdRepositoriesRidSnapshots.
 type GetHostsIdRepositoriesRidSnapshotsParams struct {
 	// Limit page size (1-500, default 50)
@@ -1296,6 +2671,42 @@ type GetHostsIdRepositoriesRidSnapshotsParams struct {
 
 	// Cursor next_cursor of the previous page
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// PostHostsIdRepositoriesRidSnapshotsSidIndexParams defines parameters for PostHostsIdRepositoriesRidSnapshotsSidIndex.
+type PostHostsIdRepositoriesRidSnapshotsSidIndexParams struct {
+	// Wait seconds to wait (0-60, default 25)
+	Wait *int `form:"wait,omitempty" json:"wait,omitempty"`
+}
+
+// GetHostsIdRepositoriesRidSnapshotsSidSearchParams defines parameters for GetHostsIdRepositoriesRidSnapshotsSidSearch.
+type GetHostsIdRepositoriesRidSnapshotsSidSearchParams struct {
+	// Q name, substring or glob
+	Q string `form:"q" json:"q"`
+
+	// Path only below this directory (default /)
+	Path *string `form:"path,omitempty" json:"path,omitempty"`
+
+	// Limit hits (1-1000, default 100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// GetHostsIdRepositoriesRidSnapshotsSidTreeParams defines parameters for GetHostsIdRepositoriesRidSnapshotsSidTree.
+type GetHostsIdRepositoriesRidSnapshotsSidTreeParams struct {
+	// Path directory (default /)
+	Path *string `form:"path,omitempty" json:"path,omitempty"`
+
+	// Limit entries (1-5000, default 500)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Wait seconds to wait for the agent (0-60, default 25)
+	Wait *int `form:"wait,omitempty" json:"wait,omitempty"`
 }
 
 // GetHostsIdRepositoriesRidStatsParams defines parameters for GetHostsIdRepositoriesRidStats.
@@ -1358,6 +2769,36 @@ type GetJobsIdLogsParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// GetNotificationDeliveriesParams defines parameters for GetNotificationDeliveries.
+type GetNotificationDeliveriesParams struct {
+	// Status status
+	Status *GetNotificationDeliveriesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// ChannelId channel id
+	ChannelId *string `form:"channel_id,omitempty" json:"channel_id,omitempty"`
+
+	// ScheduleId schedule id (ping deliveries)
+	ScheduleId *string `form:"schedule_id,omitempty" json:"schedule_id,omitempty"`
+
+	// EventType event type, e.g. alert.opened
+	EventType *string `form:"event_type,omitempty" json:"event_type,omitempty"`
+
+	// HostId host id
+	HostId *string `form:"host_id,omitempty" json:"host_id,omitempty"`
+
+	// AlertId alert id
+	AlertId *string `form:"alert_id,omitempty" json:"alert_id,omitempty"`
+
+	// Limit page size (1-500, default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// GetNotificationDeliveriesParamsStatus defines parameters for GetNotificationDeliveries.
+type GetNotificationDeliveriesParamsStatus string
+
 // GetSchedulesPreviewParams defines parameters for GetSchedulesPreview.
 type GetSchedulesPreviewParams struct {
 	// Cron cron expression, e.g. 0 3 * * *
@@ -1400,11 +2841,20 @@ type PatchHostsIdJSONRequestBody = HostUpdate
 // PostHostsIdJobsJSONRequestBody defines body for PostHostsIdJobs for application/json ContentType.
 type PostHostsIdJobsJSONRequestBody = RunRequest
 
+// PutHostsIdObjectiveJSONRequestBody defines body for PutHostsIdObjective for application/json ContentType.
+type PutHostsIdObjectiveJSONRequestBody = ObjectiveInput
+
 // PostHostsIdRepositoriesJSONRequestBody defines body for PostHostsIdRepositories for application/json ContentType.
 type PostHostsIdRepositoriesJSONRequestBody = RepositoryCreate
 
 // PatchHostsIdRepositoriesRidJSONRequestBody defines body for PatchHostsIdRepositoriesRid for application/json ContentType.
 type PatchHostsIdRepositoriesRidJSONRequestBody = RepositoryUpdate
+
+// PostHostsIdRepositoriesRidSnapshotsSidDownloadsJSONRequestBody defines body for PostHostsIdRepositoriesRidSnapshotsSidDownloads for application/json ContentType.
+type PostHostsIdRepositoriesRidSnapshotsSidDownloadsJSONRequestBody = DownloadCreate
+
+// PostHostsIdRepositoriesRidSnapshotsSidRestoreJSONRequestBody defines body for PostHostsIdRepositoriesRidSnapshotsSidRestore for application/json ContentType.
+type PostHostsIdRepositoriesRidSnapshotsSidRestoreJSONRequestBody = RestoreRequest
 
 // PostHostsIdSchedulesJSONRequestBody defines body for PostHostsIdSchedules for application/json ContentType.
 type PostHostsIdSchedulesJSONRequestBody = ScheduleInput
@@ -1412,8 +2862,23 @@ type PostHostsIdSchedulesJSONRequestBody = ScheduleInput
 // PutHostsIdSchedulesSidJSONRequestBody defines body for PutHostsIdSchedulesSid for application/json ContentType.
 type PutHostsIdSchedulesSidJSONRequestBody = ScheduleInput
 
+// PutHostsIdSchedulesSidPingJSONRequestBody defines body for PutHostsIdSchedulesSidPing for application/json ContentType.
+type PutHostsIdSchedulesSidPingJSONRequestBody = SchedulePingInput
+
 // PostJobsIdCancelJSONRequestBody defines body for PostJobsIdCancel for application/json ContentType.
 type PostJobsIdCancelJSONRequestBody = CancelRequest
+
+// PostNotificationChannelsJSONRequestBody defines body for PostNotificationChannels for application/json ContentType.
+type PostNotificationChannelsJSONRequestBody = NotificationChannelInput
+
+// PutNotificationChannelsIdJSONRequestBody defines body for PutNotificationChannelsId for application/json ContentType.
+type PutNotificationChannelsIdJSONRequestBody = NotificationChannelInput
+
+// PostNotificationRulesJSONRequestBody defines body for PostNotificationRules for application/json ContentType.
+type PostNotificationRulesJSONRequestBody = NotificationRuleInput
+
+// PutNotificationRulesIdJSONRequestBody defines body for PutNotificationRulesId for application/json ContentType.
+type PutNotificationRulesIdJSONRequestBody = NotificationRuleInput
 
 // PostUsersJSONRequestBody defines body for PostUsers for application/json ContentType.
 type PostUsersJSONRequestBody = UserCreate
@@ -1494,6 +2959,20 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// GetAlerts List alerts
+	//
+	// Role: viewer. Open and resolved alerts (the history), most recently opened first; filters combine. There is at most one open alert per host and condition.
+	//
+	// Corresponds with GET /alerts (the `GetAlerts` operationId).
+	GetAlerts(ctx context.Context, params *GetAlertsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAlertsId Get an alert
+	//
+	// Role: viewer.
+	//
+	// Corresponds with GET /alerts/{id} (the `GetAlertsId` operationId).
+	GetAlertsId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetApiTokens List API tokens
 	//
@@ -1610,6 +3089,34 @@ type ClientInterface interface {
 	// Corresponds with POST /auth/setup (the `PostAuthSetup` operationId).
 	PostAuthSetup(ctx context.Context, body PostAuthSetupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteDownloadsId Cancel a download
+	//
+	// Role: operator. Stops the agent's dump at its next chunk; a finished download keeps its bytes until they expire. Audited.
+	//
+	// Corresponds with DELETE /downloads/{id} (the `DeleteDownloadsId` operationId).
+	DeleteDownloadsId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDownloadsId Get a download
+	//
+	// Role: operator. Its state, the bytes the server holds, and once complete its size and SHA-256.
+	//
+	// Corresponds with GET /downloads/{id} (the `GetDownloadsId` operationId).
+	GetDownloadsId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDownloadsIdContent Download content
+	//
+	// Authorised by the ticket alone (single use, short-lived): a browser can follow the URL. Streams the bytes as the agent sends them. A file has a Content-Length; an archive's size is known once complete. Range (bytes=N- or bytes=N-M) resumes: 206 with Content-Range (for an archive still being made, the answer starts once it is complete). A download that fails midway ends the connection without a proper end, so the browser marks it failed.
+	//
+	// Corresponds with GET /downloads/{id}/content (the `GetDownloadsIdContent` operationId).
+	GetDownloadsIdContent(ctx context.Context, id string, params *GetDownloadsIdContentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostDownloadsIdTickets New download ticket
+	//
+	// Role: operator. Another single-use ticket for the download's content, e.g. to resume an interrupted download with a Range header. Audited.
+	//
+	// Corresponds with POST /downloads/{id}/tickets (the `PostDownloadsIdTickets` operationId).
+	PostDownloadsIdTickets(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetEnrollmentTokens List enrollment tokens
 	//
 	// Role: operator. Newest first, in every state. Secrets are never shown again after creation.
@@ -1641,6 +3148,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /enrollment-tokens/{id} (the `DeleteEnrollmentTokensId` operationId).
 	DeleteEnrollmentTokensId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetHealthHosts List hosts with their backup objective state
+	//
+	// Role: viewer. Hosts that are not decommissioned, by name, keyset-paginated, each with its objective, state and open alerts. Filter by objective state or by a condition with an open alert.
+	//
+	// Corresponds with GET /health/hosts (the `GetHealthHosts` operationId).
+	GetHealthHosts(ctx context.Context, params *GetHealthHostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetHealthSummary Fleet health summary
+	//
+	// Role: viewer. Hosts (not decommissioned) by backup objective state, open alerts by condition and severity, and when the fleet was last evaluated.
+	//
+	// Corresponds with GET /health/summary (the `GetHealthSummary` operationId).
+	GetHealthSummary(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHosts List hosts
 	//
@@ -1688,6 +3209,13 @@ type ClientInterface interface {
 	// Corresponds with POST /hosts/{id}/decommission (the `PostHostsIdDecommission` operationId).
 	PostHostsIdDecommission(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetHostsIdHealth Get a host's backup objective and state
+	//
+	// Role: viewer. The objective (derived from the host's backup schedules — twice the longest interval between runs plus slack — unless overridden), the state as last evaluated, the last successful backup and the open alerts.
+	//
+	// Corresponds with GET /hosts/{id}/health (the `GetHostsIdHealth` operationId).
+	GetHostsIdHealth(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PostHostsIdJobsWithBody Run a job now
 	//
 	// Role: operator. Queues an ad-hoc job on the host; the agent is woken at once. Validated like a schedule (absolute paths, keep rules for forget, hook names).
@@ -1705,6 +3233,31 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /hosts/{id}/jobs (the `PostHostsIdJobs` operationId).
 	PostHostsIdJobs(ctx context.Context, id string, body PostHostsIdJobsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteHostsIdObjective Remove a host's objective override
+	//
+	// Role: operator. The objective is derived from the host's backup schedules again.
+	//
+	// Corresponds with DELETE /hosts/{id}/objective (the `DeleteHostsIdObjective` operationId).
+	DeleteHostsIdObjective(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutHostsIdObjectiveWithBody Override a host's backup objective
+	//
+	// Role: operator. The host's last successful backup may be at most max_age_seconds old; past 75% of it the host is at risk, past it the objective is violated. Applies from the next evaluation round.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /hosts/{id}/objective (the `PutHostsIdObjective` operationId).
+	PutHostsIdObjectiveWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutHostsIdObjective Override a host's backup objective
+	//
+	// Role: operator. The host's last successful backup may be at most max_age_seconds old; past 75% of it the host is at risk, past it the objective is violated. Applies from the next evaluation round.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /hosts/{id}/objective (the `PutHostsIdObjective` operationId).
+	PutHostsIdObjective(ctx context.Context, id string, body PutHostsIdObjectiveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHostsIdRepositories List a host's repositories
 	//
@@ -1763,12 +3316,90 @@ type ClientInterface interface {
 	// Corresponds with PATCH /hosts/{id}/repositories/{rid} (the `PatchHostsIdRepositoriesRid` operationId).
 	PatchHostsIdRepositoriesRid(ctx context.Context, id string, rid string, body PatchHostsIdRepositoriesRidJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetHostsIdRepositoriesRidDiff Compare two snapshots
+	//
+	// Role: viewer. The host's agent runs restic diff: the paths added (+), removed (-), changed (M), changed in type (T) or metadata (U), and restic's totals. Kept for good (snapshots never change). Waits like the tree; 202 to retry.
+	//
+	// Corresponds with GET /hosts/{id}/repositories/{rid}/diff (the `GetHostsIdRepositoriesRidDiff` operationId).
+	GetHostsIdRepositoriesRidDiff(ctx context.Context, id string, rid string, params *GetHostsIdRepositoriesRidDiffParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetHostsIdRepositoriesRidFind Find files in snapshots
+	//
+	// Role: viewer. The host's agent runs restic find for the patterns (globs on names, e.g. *.conf; several match any) in one snapshot, or in every snapshot of the repository. Waits like the tree; 202 to retry. Results of one snapshot are kept for good; of all snapshots, for a minute.
+	//
+	// Corresponds with GET /hosts/{id}/repositories/{rid}/find (the `GetHostsIdRepositoriesRidFind` operationId).
+	GetHostsIdRepositoriesRidFind(ctx context.Context, id string, rid string, params *GetHostsIdRepositoriesRidFindParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHostsIdRepositoriesRidSnapshots List snapshots
 	//
 	// Role: viewer. As last reported by the host's agent, newest first.
 	//
 	// Corresponds with GET /hosts/{id}/repositories/{rid}/snapshots (the `GetHostsIdRepositoriesRidSnapshots` operationId).
 	GetHostsIdRepositoriesRidSnapshots(ctx context.Context, id string, rid string, params *GetHostsIdRepositoriesRidSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostHostsIdRepositoriesRidSnapshotsSidDownloadsWithBody Download a file or a folder
+	//
+	// Role: operator. The host's agent dumps the path (a file as is; a directory as a tar, or zip, archive) and streams it to the server, which relays it: fetch ticket.url (no other credential needed; it works once, within minutes) and the bytes flow as they arrive. The size is limited by the server's -download-max-bytes. To resume, get a new ticket (POST /downloads/{id}/tickets) and send a Range header. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/downloads (the `PostHostsIdRepositoriesRidSnapshotsSidDownloads` operationId).
+	PostHostsIdRepositoriesRidSnapshotsSidDownloadsWithBody(ctx context.Context, id string, rid string, sid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostHostsIdRepositoriesRidSnapshotsSidDownloads Download a file or a folder
+	//
+	// Role: operator. The host's agent dumps the path (a file as is; a directory as a tar, or zip, archive) and streams it to the server, which relays it: fetch ticket.url (no other credential needed; it works once, within minutes) and the bytes flow as they arrive. The size is limited by the server's -download-max-bytes. To resume, get a new ticket (POST /downloads/{id}/tickets) and send a Range header. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/downloads (the `PostHostsIdRepositoriesRidSnapshotsSidDownloads` operationId).
+	PostHostsIdRepositoriesRidSnapshotsSidDownloads(ctx context.Context, id string, rid string, sid string, body PostHostsIdRepositoriesRidSnapshotsSidDownloadsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetHostsIdRepositoriesRidSnapshotsSidIndex Snapshot index state
+	//
+	// Role: viewer. Whether the snapshot's whole tree is cached on the server (for name search, and browsing without the agent).
+	//
+	// Corresponds with GET /hosts/{id}/repositories/{rid}/snapshots/{sid}/index (the `GetHostsIdRepositoriesRidSnapshotsSidIndex` operationId).
+	GetHostsIdRepositoriesRidSnapshotsSidIndex(ctx context.Context, id string, rid string, sid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostHostsIdRepositoriesRidSnapshotsSidIndex Index a snapshot
+	//
+	// Role: viewer. Has the host's agent list the whole snapshot once (restic ls --recursive) and stores it compactly on the server: afterwards the snapshot browses and searches by name without the agent. Waits up to `wait` seconds; 200 when the index is ready, 202 while it is being built (poll GET …/index).
+	//
+	// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/index (the `PostHostsIdRepositoriesRidSnapshotsSidIndex` operationId).
+	PostHostsIdRepositoriesRidSnapshotsSidIndex(ctx context.Context, id string, rid string, sid string, params *PostHostsIdRepositoriesRidSnapshotsSidIndexParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostHostsIdRepositoriesRidSnapshotsSidRestoreWithBody Restore from a snapshot
+	//
+	// Role: operator. Queues a restore job (kind restore; follow it like any job): paths of the snapshot (empty: all) to their original location (target empty or "/") or below an absolute target directory, with excludes and an overwrite behaviour (restic before 0.17 always overwrites; other choices fail there). With target_host_id and target_repository_id it runs on another host whose repository lists the snapshot. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/restore (the `PostHostsIdRepositoriesRidSnapshotsSidRestore` operationId).
+	PostHostsIdRepositoriesRidSnapshotsSidRestoreWithBody(ctx context.Context, id string, rid string, sid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostHostsIdRepositoriesRidSnapshotsSidRestore Restore from a snapshot
+	//
+	// Role: operator. Queues a restore job (kind restore; follow it like any job): paths of the snapshot (empty: all) to their original location (target empty or "/") or below an absolute target directory, with excludes and an overwrite behaviour (restic before 0.17 always overwrites; other choices fail there). With target_host_id and target_repository_id it runs on another host whose repository lists the snapshot. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/restore (the `PostHostsIdRepositoriesRidSnapshotsSidRestore` operationId).
+	PostHostsIdRepositoriesRidSnapshotsSidRestore(ctx context.Context, id string, rid string, sid string, body PostHostsIdRepositoriesRidSnapshotsSidRestoreJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetHostsIdRepositoriesRidSnapshotsSidSearch Search a snapshot by name
+	//
+	// Role: viewer. Searches the snapshot's index (see POST …/index; 409 index_not_ready without one) for entries whose name contains q, or matches q as a glob when q has *, ? or [ — case-insensitive — below path. No agent is involved.
+	//
+	// Corresponds with GET /hosts/{id}/repositories/{rid}/snapshots/{sid}/search (the `GetHostsIdRepositoriesRidSnapshotsSidSearch` operationId).
+	GetHostsIdRepositoriesRidSnapshotsSidSearch(ctx context.Context, id string, rid string, sid string, params *GetHostsIdRepositoriesRidSnapshotsSidSearchParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetHostsIdRepositoriesRidSnapshotsSidTree Browse a snapshot
+	//
+	// Role: viewer. One page of a directory of the snapshot, in name order. Answered from the server's cache when the directory was listed before (snapshots never change); otherwise the host's agent lists it (restic ls) while the request waits up to `wait` seconds. If the agent has not answered by then: 202 with a retry hint; ask again (the same question joins the same request).
+	//
+	// Corresponds with GET /hosts/{id}/repositories/{rid}/snapshots/{sid}/tree (the `GetHostsIdRepositoriesRidSnapshotsSidTree` operationId).
+	GetHostsIdRepositoriesRidSnapshotsSidTree(ctx context.Context, id string, rid string, sid string, params *GetHostsIdRepositoriesRidSnapshotsSidTreeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHostsIdRepositoriesRidStats Repository statistics history
 	//
@@ -1855,6 +3486,38 @@ type ClientInterface interface {
 	// Corresponds with POST /hosts/{id}/schedules/{sid}/enable (the `PostHostsIdSchedulesSidEnable` operationId).
 	PostHostsIdSchedulesSidEnable(ctx context.Context, id string, sid string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteHostsIdSchedulesSidPing Remove a schedule's ping URL
+	//
+	// Role: operator.
+	//
+	// Corresponds with DELETE /hosts/{id}/schedules/{sid}/ping (the `DeleteHostsIdSchedulesSidPing` operationId).
+	DeleteHostsIdSchedulesSidPing(ctx context.Context, id string, sid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetHostsIdSchedulesSidPing Get a schedule's ping
+	//
+	// Role: viewer. Whether the schedule pings a Healthchecks-style URL, and its host (the URL itself is write-only).
+	//
+	// Corresponds with GET /hosts/{id}/schedules/{sid}/ping (the `GetHostsIdSchedulesSidPing` operationId).
+	GetHostsIdSchedulesSidPing(ctx context.Context, id string, sid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutHostsIdSchedulesSidPingWithBody Set a schedule's ping URL
+	//
+	// Role: operator. A Healthchecks-style URL (healthchecks.io, or self-hosted): when a job of the schedule starts, the server POSTs to URL/start; on success to URL; on failure to URL/fail (with the error as body). Pings are retried like notifications and appear in the delivery log.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /hosts/{id}/schedules/{sid}/ping (the `PutHostsIdSchedulesSidPing` operationId).
+	PutHostsIdSchedulesSidPingWithBody(ctx context.Context, id string, sid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutHostsIdSchedulesSidPing Set a schedule's ping URL
+	//
+	// Role: operator. A Healthchecks-style URL (healthchecks.io, or self-hosted): when a job of the schedule starts, the server POSTs to URL/start; on success to URL; on failure to URL/fail (with the error as body). Pings are retried like notifications and appear in the delivery log.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /hosts/{id}/schedules/{sid}/ping (the `PutHostsIdSchedulesSidPing` operationId).
+	PutHostsIdSchedulesSidPing(ctx context.Context, id string, sid string, body PutHostsIdSchedulesSidPingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PostHostsIdSchedulesSidRun Run a schedule now
 	//
 	// Role: operator. Queues a job with the schedule's settings, whether the schedule is enabled or not.
@@ -1914,6 +3577,141 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /jobs/{id}/logs (the `GetJobsIdLogs` operationId).
 	GetJobsIdLogs(ctx context.Context, id string, params *GetJobsIdLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetNotificationChannels List notification channels
+	//
+	// Role: viewer. Secrets (webhook URL, secret and header values, SMTP password, chat service URL) are never returned.
+	//
+	// Corresponds with GET /notification-channels (the `GetNotificationChannels` operationId).
+	GetNotificationChannels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostNotificationChannelsWithBody Create a notification channel
+	//
+	// Role: operator. A webhook (JSON POST, HMAC-SHA256 signed with the secret in X-RM-Signature-256), an email channel (SMTP) or a chat channel (a shoutrrr service URL: Slack, Discord, Telegram, Gotify, ntfy, Matrix, Teams, …). Nothing is routed to it until a rule names it. Try it with POST /notification-channels/{id}/test.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /notification-channels (the `PostNotificationChannels` operationId).
+	PostNotificationChannelsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostNotificationChannels Create a notification channel
+	//
+	// Role: operator. A webhook (JSON POST, HMAC-SHA256 signed with the secret in X-RM-Signature-256), an email channel (SMTP) or a chat channel (a shoutrrr service URL: Slack, Discord, Telegram, Gotify, ntfy, Matrix, Teams, …). Nothing is routed to it until a rule names it. Try it with POST /notification-channels/{id}/test.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /notification-channels (the `PostNotificationChannels` operationId).
+	PostNotificationChannels(ctx context.Context, body PostNotificationChannelsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteNotificationChannelsId Delete a notification channel
+	//
+	// Role: operator. Its rules go with it; its delivery log stays (pending deliveries fail).
+	//
+	// Corresponds with DELETE /notification-channels/{id} (the `DeleteNotificationChannelsId` operationId).
+	DeleteNotificationChannelsId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetNotificationChannelsId Get a notification channel
+	//
+	// Role: viewer.
+	//
+	// Corresponds with GET /notification-channels/{id} (the `GetNotificationChannelsId` operationId).
+	GetNotificationChannelsId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutNotificationChannelsIdWithBody Replace a notification channel
+	//
+	// Role: operator. Write-only values left out keep their current values (webhook url, secret and headers; SMTP password with an unchanged username; chat url). The type cannot change.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /notification-channels/{id} (the `PutNotificationChannelsId` operationId).
+	PutNotificationChannelsIdWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutNotificationChannelsId Replace a notification channel
+	//
+	// Role: operator. Write-only values left out keep their current values (webhook url, secret and headers; SMTP password with an unchanged username; chat url). The type cannot change.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /notification-channels/{id} (the `PutNotificationChannelsId` operationId).
+	PutNotificationChannelsId(ctx context.Context, id string, body PutNotificationChannelsIdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostNotificationChannelsIdTest Send a test notification
+	//
+	// Role: operator. Sends a test message to the channel now (even when it is disabled) and answers with the delivery as logged: status delivered, or failed with last_error. It is not retried.
+	//
+	// Corresponds with POST /notification-channels/{id}/test (the `PostNotificationChannelsIdTest` operationId).
+	PostNotificationChannelsIdTest(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetNotificationDeliveries List notification deliveries
+	//
+	// Role: viewer. The delivery log, newest first: every event sent (or being retried, or given up) to a channel or a schedule's ping URL, with its attempts count and last error. Filters combine.
+	//
+	// Corresponds with GET /notification-deliveries (the `GetNotificationDeliveries` operationId).
+	GetNotificationDeliveries(ctx context.Context, params *GetNotificationDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetNotificationDeliveriesId Get a notification delivery
+	//
+	// Role: viewer. The delivery, the event it carries, and every attempt with its status code and error.
+	//
+	// Corresponds with GET /notification-deliveries/{id} (the `GetNotificationDeliveriesId` operationId).
+	GetNotificationDeliveriesId(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetNotificationRules List notification rules
+	//
+	// Role: viewer. Oldest first.
+	//
+	// Corresponds with GET /notification-rules (the `GetNotificationRules` operationId).
+	GetNotificationRules(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostNotificationRulesWithBody Create a notification rule
+	//
+	// Role: operator. Routes events to a channel. Events: alert.opened, alert.escalated (an open alert reached a higher severity), alert.resolved, job.succeeded, job.warning, job.failed (default: the three alert events). Empty filters match everything. An event reaches a channel once even when several rules route it there.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /notification-rules (the `PostNotificationRules` operationId).
+	PostNotificationRulesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostNotificationRules Create a notification rule
+	//
+	// Role: operator. Routes events to a channel. Events: alert.opened, alert.escalated (an open alert reached a higher severity), alert.resolved, job.succeeded, job.warning, job.failed (default: the three alert events). Empty filters match everything. An event reaches a channel once even when several rules route it there.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /notification-rules (the `PostNotificationRules` operationId).
+	PostNotificationRules(ctx context.Context, body PostNotificationRulesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteNotificationRulesId Delete a notification rule
+	//
+	// Role: operator.
+	//
+	// Corresponds with DELETE /notification-rules/{id} (the `DeleteNotificationRulesId` operationId).
+	DeleteNotificationRulesId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetNotificationRulesId Get a notification rule
+	//
+	// Role: viewer.
+	//
+	// Corresponds with GET /notification-rules/{id} (the `GetNotificationRulesId` operationId).
+	GetNotificationRulesId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutNotificationRulesIdWithBody Replace a notification rule
+	//
+	// Role: operator.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /notification-rules/{id} (the `PutNotificationRulesId` operationId).
+	PutNotificationRulesIdWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutNotificationRulesId Replace a notification rule
+	//
+	// Role: operator.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /notification-rules/{id} (the `PutNotificationRulesId` operationId).
+	PutNotificationRulesId(ctx context.Context, id string, body PutNotificationRulesIdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSchedulesPreview Preview a cron expression
 	//
@@ -1985,6 +3783,40 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /users/{id}/sessions (the `DeleteUsersIdSessions` operationId).
 	DeleteUsersIdSessions(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetAlerts List alerts
+//
+// Role: viewer. Open and resolved alerts (the history), most recently opened first; filters combine. There is at most one open alert per host and condition.
+//
+// Corresponds with GET /alerts (the `GetAlerts` operationId).
+func (c *Client) GetAlerts(ctx context.Context, params *GetAlertsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAlertsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAlertsId Get an alert
+//
+// Role: viewer.
+//
+// Corresponds with GET /alerts/{id} (the `GetAlertsId` operationId).
+func (c *Client) GetAlertsId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAlertsIdRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetApiTokens List API tokens
@@ -2252,6 +4084,74 @@ func (c *Client) PostAuthSetup(ctx context.Context, body PostAuthSetupJSONReques
 	return c.Client.Do(req)
 }
 
+// DeleteDownloadsId Cancel a download
+//
+// Role: operator. Stops the agent's dump at its next chunk; a finished download keeps its bytes until they expire. Audited.
+//
+// Corresponds with DELETE /downloads/{id} (the `DeleteDownloadsId` operationId).
+func (c *Client) DeleteDownloadsId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteDownloadsIdRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDownloadsId Get a download
+//
+// Role: operator. Its state, the bytes the server holds, and once complete its size and SHA-256.
+//
+// Corresponds with GET /downloads/{id} (the `GetDownloadsId` operationId).
+func (c *Client) GetDownloadsId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDownloadsIdRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDownloadsIdContent Download content
+//
+// Authorised by the ticket alone (single use, short-lived): a browser can follow the URL. Streams the bytes as the agent sends them. A file has a Content-Length; an archive's size is known once complete. Range (bytes=N- or bytes=N-M) resumes: 206 with Content-Range (for an archive still being made, the answer starts once it is complete). A download that fails midway ends the connection without a proper end, so the browser marks it failed.
+//
+// Corresponds with GET /downloads/{id}/content (the `GetDownloadsIdContent` operationId).
+func (c *Client) GetDownloadsIdContent(ctx context.Context, id string, params *GetDownloadsIdContentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDownloadsIdContentRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostDownloadsIdTickets New download ticket
+//
+// Role: operator. Another single-use ticket for the download's content, e.g. to resume an interrupted download with a Range header. Audited.
+//
+// Corresponds with POST /downloads/{id}/tickets (the `PostDownloadsIdTickets` operationId).
+func (c *Client) PostDownloadsIdTickets(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDownloadsIdTicketsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetEnrollmentTokens List enrollment tokens
 //
 // Role: operator. Newest first, in every state. Secrets are never shown again after creation.
@@ -2314,6 +4214,40 @@ func (c *Client) PostEnrollmentTokens(ctx context.Context, body PostEnrollmentTo
 // Corresponds with DELETE /enrollment-tokens/{id} (the `DeleteEnrollmentTokensId` operationId).
 func (c *Client) DeleteEnrollmentTokensId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteEnrollmentTokensIdRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetHealthHosts List hosts with their backup objective state
+//
+// Role: viewer. Hosts that are not decommissioned, by name, keyset-paginated, each with its objective, state and open alerts. Filter by objective state or by a condition with an open alert.
+//
+// Corresponds with GET /health/hosts (the `GetHealthHosts` operationId).
+func (c *Client) GetHealthHosts(ctx context.Context, params *GetHealthHostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetHealthHostsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetHealthSummary Fleet health summary
+//
+// Role: viewer. Hosts (not decommissioned) by backup objective state, open alerts by condition and severity, and when the fleet was last evaluated.
+//
+// Corresponds with GET /health/summary (the `GetHealthSummary` operationId).
+func (c *Client) GetHealthSummary(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetHealthSummaryRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2430,6 +4364,23 @@ func (c *Client) PostHostsIdDecommission(ctx context.Context, id string, reqEdit
 	return c.Client.Do(req)
 }
 
+// GetHostsIdHealth Get a host's backup objective and state
+//
+// Role: viewer. The objective (derived from the host's backup schedules — twice the longest interval between runs plus slack — unless overridden), the state as last evaluated, the last successful backup and the open alerts.
+//
+// Corresponds with GET /hosts/{id}/health (the `GetHostsIdHealth` operationId).
+func (c *Client) GetHostsIdHealth(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetHostsIdHealthRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PostHostsIdJobsWithBody Run a job now
 //
 // Role: operator. Queues an ad-hoc job on the host; the agent is woken at once. Validated like a schedule (absolute paths, keep rules for forget, hook names).
@@ -2458,6 +4409,61 @@ func (c *Client) PostHostsIdJobsWithBody(ctx context.Context, id string, content
 // Corresponds with POST /hosts/{id}/jobs (the `PostHostsIdJobs` operationId).
 func (c *Client) PostHostsIdJobs(ctx context.Context, id string, body PostHostsIdJobsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostHostsIdJobsRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteHostsIdObjective Remove a host's objective override
+//
+// Role: operator. The objective is derived from the host's backup schedules again.
+//
+// Corresponds with DELETE /hosts/{id}/objective (the `DeleteHostsIdObjective` operationId).
+func (c *Client) DeleteHostsIdObjective(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteHostsIdObjectiveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutHostsIdObjectiveWithBody Override a host's backup objective
+//
+// Role: operator. The host's last successful backup may be at most max_age_seconds old; past 75% of it the host is at risk, past it the objective is violated. Applies from the next evaluation round.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /hosts/{id}/objective (the `PutHostsIdObjective` operationId).
+func (c *Client) PutHostsIdObjectiveWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutHostsIdObjectiveRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutHostsIdObjective Override a host's backup objective
+//
+// Role: operator. The host's last successful backup may be at most max_age_seconds old; past 75% of it the host is at risk, past it the objective is violated. Applies from the next evaluation round.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /hosts/{id}/objective (the `PutHostsIdObjective` operationId).
+func (c *Client) PutHostsIdObjective(ctx context.Context, id string, body PutHostsIdObjectiveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutHostsIdObjectiveRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2595,6 +4601,40 @@ func (c *Client) PatchHostsIdRepositoriesRid(ctx context.Context, id string, rid
 	return c.Client.Do(req)
 }
 
+// GetHostsIdRepositoriesRidDiff Compare two snapshots
+//
+// Role: viewer. The host's agent runs restic diff: the paths added (+), removed (-), changed (M), changed in type (T) or metadata (U), and restic's totals. Kept for good (snapshots never change). Waits like the tree; 202 to retry.
+//
+// Corresponds with GET /hosts/{id}/repositories/{rid}/diff (the `GetHostsIdRepositoriesRidDiff` operationId).
+func (c *Client) GetHostsIdRepositoriesRidDiff(ctx context.Context, id string, rid string, params *GetHostsIdRepositoriesRidDiffParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetHostsIdRepositoriesRidDiffRequest(c.Server, id, rid, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetHostsIdRepositoriesRidFind Find files in snapshots
+//
+// Role: viewer. The host's agent runs restic find for the patterns (globs on names, e.g. *.conf; several match any) in one snapshot, or in every snapshot of the repository. Waits like the tree; 202 to retry. Results of one snapshot are kept for good; of all snapshots, for a minute.
+//
+// Corresponds with GET /hosts/{id}/repositories/{rid}/find (the `GetHostsIdRepositoriesRidFind` operationId).
+func (c *Client) GetHostsIdRepositoriesRidFind(ctx context.Context, id string, rid string, params *GetHostsIdRepositoriesRidFindParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetHostsIdRepositoriesRidFindRequest(c.Server, id, rid, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetHostsIdRepositoriesRidSnapshots List snapshots
 //
 // Role: viewer. As last reported by the host's agent, newest first.
@@ -2602,6 +4642,150 @@ func (c *Client) PatchHostsIdRepositoriesRid(ctx context.Context, id string, rid
 // Corresponds with GET /hosts/{id}/repositories/{rid}/snapshots (the `GetHostsIdRepositoriesRidSnapshots` operationId).
 func (c *Client) GetHostsIdRepositoriesRidSnapshots(ctx context.Context, id string, rid string, params *GetHostsIdRepositoriesRidSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetHostsIdRepositoriesRidSnapshotsRequest(c.Server, id, rid, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostHostsIdRepositoriesRidSnapshotsSidDownloadsWithBody Download a file or a folder
+//
+// Role: operator. The host's agent dumps the path (a file as is; a directory as a tar, or zip, archive) and streams it to the server, which relays it: fetch ticket.url (no other credential needed; it works once, within minutes) and the bytes flow as they arrive. The size is limited by the server's -download-max-bytes. To resume, get a new ticket (POST /downloads/{id}/tickets) and send a Range header. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/downloads (the `PostHostsIdRepositoriesRidSnapshotsSidDownloads` operationId).
+func (c *Client) PostHostsIdRepositoriesRidSnapshotsSidDownloadsWithBody(ctx context.Context, id string, rid string, sid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostHostsIdRepositoriesRidSnapshotsSidDownloadsRequestWithBody(c.Server, id, rid, sid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostHostsIdRepositoriesRidSnapshotsSidDownloads Download a file or a folder
+//
+// Role: operator. The host's agent dumps the path (a file as is; a directory as a tar, or zip, archive) and streams it to the server, which relays it: fetch ticket.url (no other credential needed; it works once, within minutes) and the bytes flow as they arrive. The size is limited by the server's -download-max-bytes. To resume, get a new ticket (POST /downloads/{id}/tickets) and send a Range header. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/downloads (the `PostHostsIdRepositoriesRidSnapshotsSidDownloads` operationId).
+func (c *Client) PostHostsIdRepositoriesRidSnapshotsSidDownloads(ctx context.Context, id string, rid string, sid string, body PostHostsIdRepositoriesRidSnapshotsSidDownloadsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostHostsIdRepositoriesRidSnapshotsSidDownloadsRequest(c.Server, id, rid, sid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetHostsIdRepositoriesRidSnapshotsSidIndex Snapshot index state
+//
+// Role: viewer. Whether the snapshot's whole tree is cached on the server (for name search, and browsing without the agent).
+//
+// Corresponds with GET /hosts/{id}/repositories/{rid}/snapshots/{sid}/index (the `GetHostsIdRepositoriesRidSnapshotsSidIndex` operationId).
+func (c *Client) GetHostsIdRepositoriesRidSnapshotsSidIndex(ctx context.Context, id string, rid string, sid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetHostsIdRepositoriesRidSnapshotsSidIndexRequest(c.Server, id, rid, sid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostHostsIdRepositoriesRidSnapshotsSidIndex Index a snapshot
+//
+// Role: viewer. Has the host's agent list the whole snapshot once (restic ls --recursive) and stores it compactly on the server: afterwards the snapshot browses and searches by name without the agent. Waits up to `wait` seconds; 200 when the index is ready, 202 while it is being built (poll GET …/index).
+//
+// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/index (the `PostHostsIdRepositoriesRidSnapshotsSidIndex` operationId).
+func (c *Client) PostHostsIdRepositoriesRidSnapshotsSidIndex(ctx context.Context, id string, rid string, sid string, params *PostHostsIdRepositoriesRidSnapshotsSidIndexParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostHostsIdRepositoriesRidSnapshotsSidIndexRequest(c.Server, id, rid, sid, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostHostsIdRepositoriesRidSnapshotsSidRestoreWithBody Restore from a snapshot
+//
+// Role: operator. Queues a restore job (kind restore; follow it like any job): paths of the snapshot (empty: all) to their original location (target empty or "/") or below an absolute target directory, with excludes and an overwrite behaviour (restic before 0.17 always overwrites; other choices fail there). With target_host_id and target_repository_id it runs on another host whose repository lists the snapshot. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/restore (the `PostHostsIdRepositoriesRidSnapshotsSidRestore` operationId).
+func (c *Client) PostHostsIdRepositoriesRidSnapshotsSidRestoreWithBody(ctx context.Context, id string, rid string, sid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostHostsIdRepositoriesRidSnapshotsSidRestoreRequestWithBody(c.Server, id, rid, sid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostHostsIdRepositoriesRidSnapshotsSidRestore Restore from a snapshot
+//
+// Role: operator. Queues a restore job (kind restore; follow it like any job): paths of the snapshot (empty: all) to their original location (target empty or "/") or below an absolute target directory, with excludes and an overwrite behaviour (restic before 0.17 always overwrites; other choices fail there). With target_host_id and target_repository_id it runs on another host whose repository lists the snapshot. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/restore (the `PostHostsIdRepositoriesRidSnapshotsSidRestore` operationId).
+func (c *Client) PostHostsIdRepositoriesRidSnapshotsSidRestore(ctx context.Context, id string, rid string, sid string, body PostHostsIdRepositoriesRidSnapshotsSidRestoreJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostHostsIdRepositoriesRidSnapshotsSidRestoreRequest(c.Server, id, rid, sid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetHostsIdRepositoriesRidSnapshotsSidSearch Search a snapshot by name
+//
+// Role: viewer. Searches the snapshot's index (see POST …/index; 409 index_not_ready without one) for entries whose name contains q, or matches q as a glob when q has *, ? or [ — case-insensitive — below path. No agent is involved.
+//
+// Corresponds with GET /hosts/{id}/repositories/{rid}/snapshots/{sid}/search (the `GetHostsIdRepositoriesRidSnapshotsSidSearch` operationId).
+func (c *Client) GetHostsIdRepositoriesRidSnapshotsSidSearch(ctx context.Context, id string, rid string, sid string, params *GetHostsIdRepositoriesRidSnapshotsSidSearchParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetHostsIdRepositoriesRidSnapshotsSidSearchRequest(c.Server, id, rid, sid, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetHostsIdRepositoriesRidSnapshotsSidTree Browse a snapshot
+//
+// Role: viewer. One page of a directory of the snapshot, in name order. Answered from the server's cache when the directory was listed before (snapshots never change); otherwise the host's agent lists it (restic ls) while the request waits up to `wait` seconds. If the agent has not answered by then: 202 with a retry hint; ask again (the same question joins the same request).
+//
+// Corresponds with GET /hosts/{id}/repositories/{rid}/snapshots/{sid}/tree (the `GetHostsIdRepositoriesRidSnapshotsSidTree` operationId).
+func (c *Client) GetHostsIdRepositoriesRidSnapshotsSidTree(ctx context.Context, id string, rid string, sid string, params *GetHostsIdRepositoriesRidSnapshotsSidTreeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetHostsIdRepositoriesRidSnapshotsSidTreeRequest(c.Server, id, rid, sid, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2807,6 +4991,78 @@ func (c *Client) PostHostsIdSchedulesSidEnable(ctx context.Context, id string, s
 	return c.Client.Do(req)
 }
 
+// DeleteHostsIdSchedulesSidPing Remove a schedule's ping URL
+//
+// Role: operator.
+//
+// Corresponds with DELETE /hosts/{id}/schedules/{sid}/ping (the `DeleteHostsIdSchedulesSidPing` operationId).
+func (c *Client) DeleteHostsIdSchedulesSidPing(ctx context.Context, id string, sid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteHostsIdSchedulesSidPingRequest(c.Server, id, sid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetHostsIdSchedulesSidPing Get a schedule's ping
+//
+// Role: viewer. Whether the schedule pings a Healthchecks-style URL, and its host (the URL itself is write-only).
+//
+// Corresponds with GET /hosts/{id}/schedules/{sid}/ping (the `GetHostsIdSchedulesSidPing` operationId).
+func (c *Client) GetHostsIdSchedulesSidPing(ctx context.Context, id string, sid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetHostsIdSchedulesSidPingRequest(c.Server, id, sid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutHostsIdSchedulesSidPingWithBody Set a schedule's ping URL
+//
+// Role: operator. A Healthchecks-style URL (healthchecks.io, or self-hosted): when a job of the schedule starts, the server POSTs to URL/start; on success to URL; on failure to URL/fail (with the error as body). Pings are retried like notifications and appear in the delivery log.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /hosts/{id}/schedules/{sid}/ping (the `PutHostsIdSchedulesSidPing` operationId).
+func (c *Client) PutHostsIdSchedulesSidPingWithBody(ctx context.Context, id string, sid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutHostsIdSchedulesSidPingRequestWithBody(c.Server, id, sid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutHostsIdSchedulesSidPing Set a schedule's ping URL
+//
+// Role: operator. A Healthchecks-style URL (healthchecks.io, or self-hosted): when a job of the schedule starts, the server POSTs to URL/start; on success to URL; on failure to URL/fail (with the error as body). Pings are retried like notifications and appear in the delivery log.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /hosts/{id}/schedules/{sid}/ping (the `PutHostsIdSchedulesSidPing` operationId).
+func (c *Client) PutHostsIdSchedulesSidPing(ctx context.Context, id string, sid string, body PutHostsIdSchedulesSidPingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutHostsIdSchedulesSidPingRequest(c.Server, id, sid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PostHostsIdSchedulesSidRun Run a schedule now
 //
 // Role: operator. Queues a job with the schedule's settings, whether the schedule is enabled or not.
@@ -2937,6 +5193,311 @@ func (c *Client) GetJobsIdEvents(ctx context.Context, id string, params *GetJobs
 // Corresponds with GET /jobs/{id}/logs (the `GetJobsIdLogs` operationId).
 func (c *Client) GetJobsIdLogs(ctx context.Context, id string, params *GetJobsIdLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetJobsIdLogsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetNotificationChannels List notification channels
+//
+// Role: viewer. Secrets (webhook URL, secret and header values, SMTP password, chat service URL) are never returned.
+//
+// Corresponds with GET /notification-channels (the `GetNotificationChannels` operationId).
+func (c *Client) GetNotificationChannels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetNotificationChannelsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostNotificationChannelsWithBody Create a notification channel
+//
+// Role: operator. A webhook (JSON POST, HMAC-SHA256 signed with the secret in X-RM-Signature-256), an email channel (SMTP) or a chat channel (a shoutrrr service URL: Slack, Discord, Telegram, Gotify, ntfy, Matrix, Teams, …). Nothing is routed to it until a rule names it. Try it with POST /notification-channels/{id}/test.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /notification-channels (the `PostNotificationChannels` operationId).
+func (c *Client) PostNotificationChannelsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostNotificationChannelsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostNotificationChannels Create a notification channel
+//
+// Role: operator. A webhook (JSON POST, HMAC-SHA256 signed with the secret in X-RM-Signature-256), an email channel (SMTP) or a chat channel (a shoutrrr service URL: Slack, Discord, Telegram, Gotify, ntfy, Matrix, Teams, …). Nothing is routed to it until a rule names it. Try it with POST /notification-channels/{id}/test.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /notification-channels (the `PostNotificationChannels` operationId).
+func (c *Client) PostNotificationChannels(ctx context.Context, body PostNotificationChannelsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostNotificationChannelsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteNotificationChannelsId Delete a notification channel
+//
+// Role: operator. Its rules go with it; its delivery log stays (pending deliveries fail).
+//
+// Corresponds with DELETE /notification-channels/{id} (the `DeleteNotificationChannelsId` operationId).
+func (c *Client) DeleteNotificationChannelsId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteNotificationChannelsIdRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetNotificationChannelsId Get a notification channel
+//
+// Role: viewer.
+//
+// Corresponds with GET /notification-channels/{id} (the `GetNotificationChannelsId` operationId).
+func (c *Client) GetNotificationChannelsId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetNotificationChannelsIdRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutNotificationChannelsIdWithBody Replace a notification channel
+//
+// Role: operator. Write-only values left out keep their current values (webhook url, secret and headers; SMTP password with an unchanged username; chat url). The type cannot change.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /notification-channels/{id} (the `PutNotificationChannelsId` operationId).
+func (c *Client) PutNotificationChannelsIdWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutNotificationChannelsIdRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutNotificationChannelsId Replace a notification channel
+//
+// Role: operator. Write-only values left out keep their current values (webhook url, secret and headers; SMTP password with an unchanged username; chat url). The type cannot change.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /notification-channels/{id} (the `PutNotificationChannelsId` operationId).
+func (c *Client) PutNotificationChannelsId(ctx context.Context, id string, body PutNotificationChannelsIdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutNotificationChannelsIdRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostNotificationChannelsIdTest Send a test notification
+//
+// Role: operator. Sends a test message to the channel now (even when it is disabled) and answers with the delivery as logged: status delivered, or failed with last_error. It is not retried.
+//
+// Corresponds with POST /notification-channels/{id}/test (the `PostNotificationChannelsIdTest` operationId).
+func (c *Client) PostNotificationChannelsIdTest(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostNotificationChannelsIdTestRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetNotificationDeliveries List notification deliveries
+//
+// Role: viewer. The delivery log, newest first: every event sent (or being retried, or given up) to a channel or a schedule's ping URL, with its attempts count and last error. Filters combine.
+//
+// Corresponds with GET /notification-deliveries (the `GetNotificationDeliveries` operationId).
+func (c *Client) GetNotificationDeliveries(ctx context.Context, params *GetNotificationDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetNotificationDeliveriesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetNotificationDeliveriesId Get a notification delivery
+//
+// Role: viewer. The delivery, the event it carries, and every attempt with its status code and error.
+//
+// Corresponds with GET /notification-deliveries/{id} (the `GetNotificationDeliveriesId` operationId).
+func (c *Client) GetNotificationDeliveriesId(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetNotificationDeliveriesIdRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetNotificationRules List notification rules
+//
+// Role: viewer. Oldest first.
+//
+// Corresponds with GET /notification-rules (the `GetNotificationRules` operationId).
+func (c *Client) GetNotificationRules(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetNotificationRulesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostNotificationRulesWithBody Create a notification rule
+//
+// Role: operator. Routes events to a channel. Events: alert.opened, alert.escalated (an open alert reached a higher severity), alert.resolved, job.succeeded, job.warning, job.failed (default: the three alert events). Empty filters match everything. An event reaches a channel once even when several rules route it there.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /notification-rules (the `PostNotificationRules` operationId).
+func (c *Client) PostNotificationRulesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostNotificationRulesRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostNotificationRules Create a notification rule
+//
+// Role: operator. Routes events to a channel. Events: alert.opened, alert.escalated (an open alert reached a higher severity), alert.resolved, job.succeeded, job.warning, job.failed (default: the three alert events). Empty filters match everything. An event reaches a channel once even when several rules route it there.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /notification-rules (the `PostNotificationRules` operationId).
+func (c *Client) PostNotificationRules(ctx context.Context, body PostNotificationRulesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostNotificationRulesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteNotificationRulesId Delete a notification rule
+//
+// Role: operator.
+//
+// Corresponds with DELETE /notification-rules/{id} (the `DeleteNotificationRulesId` operationId).
+func (c *Client) DeleteNotificationRulesId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteNotificationRulesIdRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetNotificationRulesId Get a notification rule
+//
+// Role: viewer.
+//
+// Corresponds with GET /notification-rules/{id} (the `GetNotificationRulesId` operationId).
+func (c *Client) GetNotificationRulesId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetNotificationRulesIdRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutNotificationRulesIdWithBody Replace a notification rule
+//
+// Role: operator.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /notification-rules/{id} (the `PutNotificationRulesId` operationId).
+func (c *Client) PutNotificationRulesIdWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutNotificationRulesIdRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutNotificationRulesId Replace a notification rule
+//
+// Role: operator.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /notification-rules/{id} (the `PutNotificationRulesId` operationId).
+func (c *Client) PutNotificationRulesId(ctx context.Context, id string, body PutNotificationRulesIdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutNotificationRulesIdRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3106,6 +5667,154 @@ func (c *Client) DeleteUsersIdSessions(ctx context.Context, id string, reqEditor
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetAlertsRequest constructs an http.Request for the GetAlerts method
+func NewGetAlertsRequest(server string, params *GetAlertsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/alerts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.HostId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "host_id", *params.HostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Condition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "condition", *params.Condition, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Severity != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "severity", *params.Severity, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAlertsIdRequest constructs an http.Request for the GetAlertsId method
+func NewGetAlertsIdRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/alerts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetApiTokensRequest constructs an http.Request for the GetApiTokens method
@@ -3633,6 +6342,180 @@ func NewPostAuthSetupRequestWithBody(server string, contentType string, body io.
 	return req, nil
 }
 
+// NewDeleteDownloadsIdRequest constructs an http.Request for the DeleteDownloadsId method
+func NewDeleteDownloadsIdRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/downloads/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDownloadsIdRequest constructs an http.Request for the GetDownloadsId method
+func NewGetDownloadsIdRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/downloads/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDownloadsIdContentRequest constructs an http.Request for the GetDownloadsIdContent method
+func NewGetDownloadsIdContentRequest(server string, id string, params *GetDownloadsIdContentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/downloads/%s/content", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ticket", params.Ticket, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Range != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Range", *params.Range, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Range", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPostDownloadsIdTicketsRequest constructs an http.Request for the PostDownloadsIdTickets method
+func NewPostDownloadsIdTicketsRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/downloads/%s/tickets", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetEnrollmentTokensRequest constructs an http.Request for the GetEnrollmentTokens method
 func NewGetEnrollmentTokensRequest(server string, params *GetEnrollmentTokensParams) (*http.Request, error) {
 	var err error
@@ -3766,6 +6649,123 @@ func NewDeleteEnrollmentTokensIdRequest(server string, id string) (*http.Request
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetHealthHostsRequest constructs an http.Request for the GetHealthHosts method
+func NewGetHealthHostsRequest(server string, params *GetHealthHostsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/health/hosts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Condition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "condition", *params.Condition, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetHealthSummaryRequest constructs an http.Request for the GetHealthSummary method
+func NewGetHealthSummaryRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/health/summary")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -4041,6 +7041,40 @@ func NewPostHostsIdDecommissionRequest(server string, id string) (*http.Request,
 	return req, nil
 }
 
+// NewGetHostsIdHealthRequest constructs an http.Request for the GetHostsIdHealth method
+func NewGetHostsIdHealthRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/health", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPostHostsIdJobsRequest calls the generic PostHostsIdJobs builder with application/json body
 func NewPostHostsIdJobsRequest(server string, id string, body PostHostsIdJobsJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4079,6 +7113,87 @@ func NewPostHostsIdJobsRequestWithBody(server string, id string, contentType str
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteHostsIdObjectiveRequest constructs an http.Request for the DeleteHostsIdObjective method
+func NewDeleteHostsIdObjectiveRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/objective", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutHostsIdObjectiveRequest calls the generic PutHostsIdObjective builder with application/json body
+func NewPutHostsIdObjectiveRequest(server string, id string, body PutHostsIdObjectiveJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutHostsIdObjectiveRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPutHostsIdObjectiveRequestWithBody constructs an http.Request for the PutHostsIdObjective method, with any body, and a specified content type
+func NewPutHostsIdObjectiveRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/objective", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -4305,6 +7420,230 @@ func NewPatchHostsIdRepositoriesRidRequestWithBody(server string, id string, rid
 	return req, nil
 }
 
+// NewGetHostsIdRepositoriesRidDiffRequest constructs an http.Request for the GetHostsIdRepositoriesRidDiff method
+func NewGetHostsIdRepositoriesRidDiffRequest(server string, id string, rid string, params *GetHostsIdRepositoriesRidDiffParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/repositories/%s/diff", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetHostsIdRepositoriesRidFindRequest constructs an http.Request for the GetHostsIdRepositoriesRidFind method
+func NewGetHostsIdRepositoriesRidFindRequest(server string, id string, rid string, params *GetHostsIdRepositoriesRidFindParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/repositories/%s/find", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Pattern != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pattern", params.Pattern, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Snapshot != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "snapshot", *params.Snapshot, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetHostsIdRepositoriesRidSnapshotsRequest constructs an http.Request for the GetHostsIdRepositoriesRidSnapshots method
 func NewGetHostsIdRepositoriesRidSnapshotsRequest(server string, id string, rid string, params *GetHostsIdRepositoriesRidSnapshotsParams) (*http.Request, error) {
 	var err error
@@ -4362,6 +7701,469 @@ func NewGetHostsIdRepositoriesRidSnapshotsRequest(server string, id string, rid 
 		if params.Cursor != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostHostsIdRepositoriesRidSnapshotsSidDownloadsRequest calls the generic PostHostsIdRepositoriesRidSnapshotsSidDownloads builder with application/json body
+func NewPostHostsIdRepositoriesRidSnapshotsSidDownloadsRequest(server string, id string, rid string, sid string, body PostHostsIdRepositoriesRidSnapshotsSidDownloadsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostHostsIdRepositoriesRidSnapshotsSidDownloadsRequestWithBody(server, id, rid, sid, "application/json", bodyReader)
+}
+
+// NewPostHostsIdRepositoriesRidSnapshotsSidDownloadsRequestWithBody constructs an http.Request for the PostHostsIdRepositoriesRidSnapshotsSidDownloads method, with any body, and a specified content type
+func NewPostHostsIdRepositoriesRidSnapshotsSidDownloadsRequestWithBody(server string, id string, rid string, sid string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "sid", sid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/repositories/%s/snapshots/%s/downloads", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetHostsIdRepositoriesRidSnapshotsSidIndexRequest constructs an http.Request for the GetHostsIdRepositoriesRidSnapshotsSidIndex method
+func NewGetHostsIdRepositoriesRidSnapshotsSidIndexRequest(server string, id string, rid string, sid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "sid", sid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/repositories/%s/snapshots/%s/index", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostHostsIdRepositoriesRidSnapshotsSidIndexRequest constructs an http.Request for the PostHostsIdRepositoriesRidSnapshotsSidIndex method
+func NewPostHostsIdRepositoriesRidSnapshotsSidIndexRequest(server string, id string, rid string, sid string, params *PostHostsIdRepositoriesRidSnapshotsSidIndexParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "sid", sid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/repositories/%s/snapshots/%s/index", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostHostsIdRepositoriesRidSnapshotsSidRestoreRequest calls the generic PostHostsIdRepositoriesRidSnapshotsSidRestore builder with application/json body
+func NewPostHostsIdRepositoriesRidSnapshotsSidRestoreRequest(server string, id string, rid string, sid string, body PostHostsIdRepositoriesRidSnapshotsSidRestoreJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostHostsIdRepositoriesRidSnapshotsSidRestoreRequestWithBody(server, id, rid, sid, "application/json", bodyReader)
+}
+
+// NewPostHostsIdRepositoriesRidSnapshotsSidRestoreRequestWithBody constructs an http.Request for the PostHostsIdRepositoriesRidSnapshotsSidRestore method, with any body, and a specified content type
+func NewPostHostsIdRepositoriesRidSnapshotsSidRestoreRequestWithBody(server string, id string, rid string, sid string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "sid", sid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/repositories/%s/snapshots/%s/restore", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetHostsIdRepositoriesRidSnapshotsSidSearchRequest constructs an http.Request for the GetHostsIdRepositoriesRidSnapshotsSidSearch method
+func NewGetHostsIdRepositoriesRidSnapshotsSidSearchRequest(server string, id string, rid string, sid string, params *GetHostsIdRepositoriesRidSnapshotsSidSearchParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "sid", sid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/repositories/%s/snapshots/%s/search", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Path != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "path", *params.Path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetHostsIdRepositoriesRidSnapshotsSidTreeRequest constructs an http.Request for the GetHostsIdRepositoriesRidSnapshotsSidTree method
+func NewGetHostsIdRepositoriesRidSnapshotsSidTreeRequest(server string, id string, rid string, sid string, params *GetHostsIdRepositoriesRidSnapshotsSidTreeParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "sid", sid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/repositories/%s/snapshots/%s/tree", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Path != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "path", *params.Path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4789,6 +8591,142 @@ func NewPostHostsIdSchedulesSidEnableRequest(server string, id string, sid strin
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewDeleteHostsIdSchedulesSidPingRequest constructs an http.Request for the DeleteHostsIdSchedulesSidPing method
+func NewDeleteHostsIdSchedulesSidPingRequest(server string, id string, sid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "sid", sid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/schedules/%s/ping", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetHostsIdSchedulesSidPingRequest constructs an http.Request for the GetHostsIdSchedulesSidPing method
+func NewGetHostsIdSchedulesSidPingRequest(server string, id string, sid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "sid", sid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/schedules/%s/ping", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutHostsIdSchedulesSidPingRequest calls the generic PutHostsIdSchedulesSidPing builder with application/json body
+func NewPutHostsIdSchedulesSidPingRequest(server string, id string, sid string, body PutHostsIdSchedulesSidPingJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutHostsIdSchedulesSidPingRequestWithBody(server, id, sid, "application/json", bodyReader)
+}
+
+// NewPutHostsIdSchedulesSidPingRequestWithBody constructs an http.Request for the PutHostsIdSchedulesSidPing method, with any body, and a specified content type
+func NewPutHostsIdSchedulesSidPingRequestWithBody(server string, id string, sid string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "sid", sid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/schedules/%s/ping", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5253,6 +9191,576 @@ func NewGetJobsIdLogsRequest(server string, id string, params *GetJobsIdLogsPara
 	return req, nil
 }
 
+// NewGetNotificationChannelsRequest constructs an http.Request for the GetNotificationChannels method
+func NewGetNotificationChannelsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notification-channels")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostNotificationChannelsRequest calls the generic PostNotificationChannels builder with application/json body
+func NewPostNotificationChannelsRequest(server string, body PostNotificationChannelsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostNotificationChannelsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostNotificationChannelsRequestWithBody constructs an http.Request for the PostNotificationChannels method, with any body, and a specified content type
+func NewPostNotificationChannelsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notification-channels")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteNotificationChannelsIdRequest constructs an http.Request for the DeleteNotificationChannelsId method
+func NewDeleteNotificationChannelsIdRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notification-channels/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetNotificationChannelsIdRequest constructs an http.Request for the GetNotificationChannelsId method
+func NewGetNotificationChannelsIdRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notification-channels/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutNotificationChannelsIdRequest calls the generic PutNotificationChannelsId builder with application/json body
+func NewPutNotificationChannelsIdRequest(server string, id string, body PutNotificationChannelsIdJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutNotificationChannelsIdRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPutNotificationChannelsIdRequestWithBody constructs an http.Request for the PutNotificationChannelsId method, with any body, and a specified content type
+func NewPutNotificationChannelsIdRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notification-channels/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPostNotificationChannelsIdTestRequest constructs an http.Request for the PostNotificationChannelsIdTest method
+func NewPostNotificationChannelsIdTestRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notification-channels/%s/test", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetNotificationDeliveriesRequest constructs an http.Request for the GetNotificationDeliveries method
+func NewGetNotificationDeliveriesRequest(server string, params *GetNotificationDeliveriesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notification-deliveries")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ChannelId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "channel_id", *params.ChannelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ScheduleId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "schedule_id", *params.ScheduleId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EventType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "event_type", *params.EventType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.HostId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "host_id", *params.HostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AlertId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "alert_id", *params.AlertId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetNotificationDeliveriesIdRequest constructs an http.Request for the GetNotificationDeliveriesId method
+func NewGetNotificationDeliveriesIdRequest(server string, id int) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notification-deliveries/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetNotificationRulesRequest constructs an http.Request for the GetNotificationRules method
+func NewGetNotificationRulesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notification-rules")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostNotificationRulesRequest calls the generic PostNotificationRules builder with application/json body
+func NewPostNotificationRulesRequest(server string, body PostNotificationRulesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostNotificationRulesRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostNotificationRulesRequestWithBody constructs an http.Request for the PostNotificationRules method, with any body, and a specified content type
+func NewPostNotificationRulesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notification-rules")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteNotificationRulesIdRequest constructs an http.Request for the DeleteNotificationRulesId method
+func NewDeleteNotificationRulesIdRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notification-rules/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetNotificationRulesIdRequest constructs an http.Request for the GetNotificationRulesId method
+func NewGetNotificationRulesIdRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notification-rules/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutNotificationRulesIdRequest calls the generic PutNotificationRulesId builder with application/json body
+func NewPutNotificationRulesIdRequest(server string, id string, body PutNotificationRulesIdJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutNotificationRulesIdRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPutNotificationRulesIdRequestWithBody constructs an http.Request for the PutNotificationRulesId method, with any body, and a specified content type
+func NewPutNotificationRulesIdRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notification-rules/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetSchedulesPreviewRequest constructs an http.Request for the GetSchedulesPreview method
 func NewGetSchedulesPreviewRequest(server string, params *GetSchedulesPreviewParams) (*http.Request, error) {
 	var err error
@@ -5626,6 +10134,24 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetAlertsWithResponse List alerts
+	//
+	// Role: viewer. Open and resolved alerts (the history), most recently opened first; filters combine. There is at most one open alert per host and condition.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /alerts (the `GetAlerts` operationId).
+	GetAlertsWithResponse(ctx context.Context, params *GetAlertsParams, reqEditors ...RequestEditorFn) (*GetAlertsResponse, error)
+
+	// GetAlertsIdWithResponse Get an alert
+	//
+	// Role: viewer.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /alerts/{id} (the `GetAlertsId` operationId).
+	GetAlertsIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetAlertsIdResponse, error)
+
 	// GetApiTokensWithResponse List API tokens
 	//
 	// Role: viewer. The caller's own tokens; an admin sees every account's with all=true. Secrets are never shown again after creation.
@@ -5755,6 +10281,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /auth/setup (the `PostAuthSetup` operationId).
 	PostAuthSetupWithResponse(ctx context.Context, body PostAuthSetupJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAuthSetupResponse, error)
 
+	// DeleteDownloadsIdWithResponse Cancel a download
+	//
+	// Role: operator. Stops the agent's dump at its next chunk; a finished download keeps its bytes until they expire. Audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /downloads/{id} (the `DeleteDownloadsId` operationId).
+	DeleteDownloadsIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteDownloadsIdResponse, error)
+
+	// GetDownloadsIdWithResponse Get a download
+	//
+	// Role: operator. Its state, the bytes the server holds, and once complete its size and SHA-256.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /downloads/{id} (the `GetDownloadsId` operationId).
+	GetDownloadsIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetDownloadsIdResponse, error)
+
+	// GetDownloadsIdContentWithResponse Download content
+	//
+	// Authorised by the ticket alone (single use, short-lived): a browser can follow the URL. Streams the bytes as the agent sends them. A file has a Content-Length; an archive's size is known once complete. Range (bytes=N- or bytes=N-M) resumes: 206 with Content-Range (for an archive still being made, the answer starts once it is complete). A download that fails midway ends the connection without a proper end, so the browser marks it failed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /downloads/{id}/content (the `GetDownloadsIdContent` operationId).
+	GetDownloadsIdContentWithResponse(ctx context.Context, id string, params *GetDownloadsIdContentParams, reqEditors ...RequestEditorFn) (*GetDownloadsIdContentResponse, error)
+
+	// PostDownloadsIdTicketsWithResponse New download ticket
+	//
+	// Role: operator. Another single-use ticket for the download's content, e.g. to resume an interrupted download with a Range header. Audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /downloads/{id}/tickets (the `PostDownloadsIdTickets` operationId).
+	PostDownloadsIdTicketsWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PostDownloadsIdTicketsResponse, error)
+
 	// GetEnrollmentTokensWithResponse List enrollment tokens
 	//
 	// Role: operator. Newest first, in every state. Secrets are never shown again after creation.
@@ -5790,6 +10352,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /enrollment-tokens/{id} (the `DeleteEnrollmentTokensId` operationId).
 	DeleteEnrollmentTokensIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteEnrollmentTokensIdResponse, error)
+
+	// GetHealthHostsWithResponse List hosts with their backup objective state
+	//
+	// Role: viewer. Hosts that are not decommissioned, by name, keyset-paginated, each with its objective, state and open alerts. Filter by objective state or by a condition with an open alert.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /health/hosts (the `GetHealthHosts` operationId).
+	GetHealthHostsWithResponse(ctx context.Context, params *GetHealthHostsParams, reqEditors ...RequestEditorFn) (*GetHealthHostsResponse, error)
+
+	// GetHealthSummaryWithResponse Fleet health summary
+	//
+	// Role: viewer. Hosts (not decommissioned) by backup objective state, open alerts by condition and severity, and when the fleet was last evaluated.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /health/summary (the `GetHealthSummary` operationId).
+	GetHealthSummaryWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthSummaryResponse, error)
 
 	// GetHostsWithResponse List hosts
 	//
@@ -5845,6 +10425,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /hosts/{id}/decommission (the `PostHostsIdDecommission` operationId).
 	PostHostsIdDecommissionWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PostHostsIdDecommissionResponse, error)
 
+	// GetHostsIdHealthWithResponse Get a host's backup objective and state
+	//
+	// Role: viewer. The objective (derived from the host's backup schedules — twice the longest interval between runs plus slack — unless overridden), the state as last evaluated, the last successful backup and the open alerts.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{id}/health (the `GetHostsIdHealth` operationId).
+	GetHostsIdHealthWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetHostsIdHealthResponse, error)
+
 	// PostHostsIdJobsWithBodyWithResponse Run a job now
 	//
 	// Role: operator. Queues an ad-hoc job on the host; the agent is woken at once. Validated like a schedule (absolute paths, keep rules for forget, hook names).
@@ -5862,6 +10451,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /hosts/{id}/jobs (the `PostHostsIdJobs` operationId).
 	PostHostsIdJobsWithResponse(ctx context.Context, id string, body PostHostsIdJobsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostHostsIdJobsResponse, error)
+
+	// DeleteHostsIdObjectiveWithResponse Remove a host's objective override
+	//
+	// Role: operator. The objective is derived from the host's backup schedules again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /hosts/{id}/objective (the `DeleteHostsIdObjective` operationId).
+	DeleteHostsIdObjectiveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteHostsIdObjectiveResponse, error)
+
+	// PutHostsIdObjectiveWithBodyWithResponse Override a host's backup objective
+	//
+	// Role: operator. The host's last successful backup may be at most max_age_seconds old; past 75% of it the host is at risk, past it the objective is violated. Applies from the next evaluation round.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /hosts/{id}/objective (the `PutHostsIdObjective` operationId).
+	PutHostsIdObjectiveWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutHostsIdObjectiveResponse, error)
+
+	// PutHostsIdObjectiveWithResponse Override a host's backup objective
+	//
+	// Role: operator. The host's last successful backup may be at most max_age_seconds old; past 75% of it the host is at risk, past it the objective is violated. Applies from the next evaluation round.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /hosts/{id}/objective (the `PutHostsIdObjective` operationId).
+	PutHostsIdObjectiveWithResponse(ctx context.Context, id string, body PutHostsIdObjectiveJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHostsIdObjectiveResponse, error)
 
 	// GetHostsIdRepositoriesWithResponse List a host's repositories
 	//
@@ -5926,6 +10542,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /hosts/{id}/repositories/{rid} (the `PatchHostsIdRepositoriesRid` operationId).
 	PatchHostsIdRepositoriesRidWithResponse(ctx context.Context, id string, rid string, body PatchHostsIdRepositoriesRidJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchHostsIdRepositoriesRidResponse, error)
 
+	// GetHostsIdRepositoriesRidDiffWithResponse Compare two snapshots
+	//
+	// Role: viewer. The host's agent runs restic diff: the paths added (+), removed (-), changed (M), changed in type (T) or metadata (U), and restic's totals. Kept for good (snapshots never change). Waits like the tree; 202 to retry.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{id}/repositories/{rid}/diff (the `GetHostsIdRepositoriesRidDiff` operationId).
+	GetHostsIdRepositoriesRidDiffWithResponse(ctx context.Context, id string, rid string, params *GetHostsIdRepositoriesRidDiffParams, reqEditors ...RequestEditorFn) (*GetHostsIdRepositoriesRidDiffResponse, error)
+
+	// GetHostsIdRepositoriesRidFindWithResponse Find files in snapshots
+	//
+	// Role: viewer. The host's agent runs restic find for the patterns (globs on names, e.g. *.conf; several match any) in one snapshot, or in every snapshot of the repository. Waits like the tree; 202 to retry. Results of one snapshot are kept for good; of all snapshots, for a minute.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{id}/repositories/{rid}/find (the `GetHostsIdRepositoriesRidFind` operationId).
+	GetHostsIdRepositoriesRidFindWithResponse(ctx context.Context, id string, rid string, params *GetHostsIdRepositoriesRidFindParams, reqEditors ...RequestEditorFn) (*GetHostsIdRepositoriesRidFindResponse, error)
+
 	// GetHostsIdRepositoriesRidSnapshotsWithResponse List snapshots
 	//
 	// Role: viewer. As last reported by the host's agent, newest first.
@@ -5934,6 +10568,78 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /hosts/{id}/repositories/{rid}/snapshots (the `GetHostsIdRepositoriesRidSnapshots` operationId).
 	GetHostsIdRepositoriesRidSnapshotsWithResponse(ctx context.Context, id string, rid string, params *GetHostsIdRepositoriesRidSnapshotsParams, reqEditors ...RequestEditorFn) (*GetHostsIdRepositoriesRidSnapshotsResponse, error)
+
+	// PostHostsIdRepositoriesRidSnapshotsSidDownloadsWithBodyWithResponse Download a file or a folder
+	//
+	// Role: operator. The host's agent dumps the path (a file as is; a directory as a tar, or zip, archive) and streams it to the server, which relays it: fetch ticket.url (no other credential needed; it works once, within minutes) and the bytes flow as they arrive. The size is limited by the server's -download-max-bytes. To resume, get a new ticket (POST /downloads/{id}/tickets) and send a Range header. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/downloads (the `PostHostsIdRepositoriesRidSnapshotsSidDownloads` operationId).
+	PostHostsIdRepositoriesRidSnapshotsSidDownloadsWithBodyWithResponse(ctx context.Context, id string, rid string, sid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse, error)
+
+	// PostHostsIdRepositoriesRidSnapshotsSidDownloadsWithResponse Download a file or a folder
+	//
+	// Role: operator. The host's agent dumps the path (a file as is; a directory as a tar, or zip, archive) and streams it to the server, which relays it: fetch ticket.url (no other credential needed; it works once, within minutes) and the bytes flow as they arrive. The size is limited by the server's -download-max-bytes. To resume, get a new ticket (POST /downloads/{id}/tickets) and send a Range header. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/downloads (the `PostHostsIdRepositoriesRidSnapshotsSidDownloads` operationId).
+	PostHostsIdRepositoriesRidSnapshotsSidDownloadsWithResponse(ctx context.Context, id string, rid string, sid string, body PostHostsIdRepositoriesRidSnapshotsSidDownloadsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse, error)
+
+	// GetHostsIdRepositoriesRidSnapshotsSidIndexWithResponse Snapshot index state
+	//
+	// Role: viewer. Whether the snapshot's whole tree is cached on the server (for name search, and browsing without the agent).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{id}/repositories/{rid}/snapshots/{sid}/index (the `GetHostsIdRepositoriesRidSnapshotsSidIndex` operationId).
+	GetHostsIdRepositoriesRidSnapshotsSidIndexWithResponse(ctx context.Context, id string, rid string, sid string, reqEditors ...RequestEditorFn) (*GetHostsIdRepositoriesRidSnapshotsSidIndexResponse, error)
+
+	// PostHostsIdRepositoriesRidSnapshotsSidIndexWithResponse Index a snapshot
+	//
+	// Role: viewer. Has the host's agent list the whole snapshot once (restic ls --recursive) and stores it compactly on the server: afterwards the snapshot browses and searches by name without the agent. Waits up to `wait` seconds; 200 when the index is ready, 202 while it is being built (poll GET …/index).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/index (the `PostHostsIdRepositoriesRidSnapshotsSidIndex` operationId).
+	PostHostsIdRepositoriesRidSnapshotsSidIndexWithResponse(ctx context.Context, id string, rid string, sid string, params *PostHostsIdRepositoriesRidSnapshotsSidIndexParams, reqEditors ...RequestEditorFn) (*PostHostsIdRepositoriesRidSnapshotsSidIndexResponse, error)
+
+	// PostHostsIdRepositoriesRidSnapshotsSidRestoreWithBodyWithResponse Restore from a snapshot
+	//
+	// Role: operator. Queues a restore job (kind restore; follow it like any job): paths of the snapshot (empty: all) to their original location (target empty or "/") or below an absolute target directory, with excludes and an overwrite behaviour (restic before 0.17 always overwrites; other choices fail there). With target_host_id and target_repository_id it runs on another host whose repository lists the snapshot. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/restore (the `PostHostsIdRepositoriesRidSnapshotsSidRestore` operationId).
+	PostHostsIdRepositoriesRidSnapshotsSidRestoreWithBodyWithResponse(ctx context.Context, id string, rid string, sid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse, error)
+
+	// PostHostsIdRepositoriesRidSnapshotsSidRestoreWithResponse Restore from a snapshot
+	//
+	// Role: operator. Queues a restore job (kind restore; follow it like any job): paths of the snapshot (empty: all) to their original location (target empty or "/") or below an absolute target directory, with excludes and an overwrite behaviour (restic before 0.17 always overwrites; other choices fail there). With target_host_id and target_repository_id it runs on another host whose repository lists the snapshot. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/restore (the `PostHostsIdRepositoriesRidSnapshotsSidRestore` operationId).
+	PostHostsIdRepositoriesRidSnapshotsSidRestoreWithResponse(ctx context.Context, id string, rid string, sid string, body PostHostsIdRepositoriesRidSnapshotsSidRestoreJSONRequestBody, reqEditors ...RequestEditorFn) (*PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse, error)
+
+	// GetHostsIdRepositoriesRidSnapshotsSidSearchWithResponse Search a snapshot by name
+	//
+	// Role: viewer. Searches the snapshot's index (see POST …/index; 409 index_not_ready without one) for entries whose name contains q, or matches q as a glob when q has *, ? or [ — case-insensitive — below path. No agent is involved.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{id}/repositories/{rid}/snapshots/{sid}/search (the `GetHostsIdRepositoriesRidSnapshotsSidSearch` operationId).
+	GetHostsIdRepositoriesRidSnapshotsSidSearchWithResponse(ctx context.Context, id string, rid string, sid string, params *GetHostsIdRepositoriesRidSnapshotsSidSearchParams, reqEditors ...RequestEditorFn) (*GetHostsIdRepositoriesRidSnapshotsSidSearchResponse, error)
+
+	// GetHostsIdRepositoriesRidSnapshotsSidTreeWithResponse Browse a snapshot
+	//
+	// Role: viewer. One page of a directory of the snapshot, in name order. Answered from the server's cache when the directory was listed before (snapshots never change); otherwise the host's agent lists it (restic ls) while the request waits up to `wait` seconds. If the agent has not answered by then: 202 with a retry hint; ask again (the same question joins the same request).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{id}/repositories/{rid}/snapshots/{sid}/tree (the `GetHostsIdRepositoriesRidSnapshotsSidTree` operationId).
+	GetHostsIdRepositoriesRidSnapshotsSidTreeWithResponse(ctx context.Context, id string, rid string, sid string, params *GetHostsIdRepositoriesRidSnapshotsSidTreeParams, reqEditors ...RequestEditorFn) (*GetHostsIdRepositoriesRidSnapshotsSidTreeResponse, error)
 
 	// GetHostsIdRepositoriesRidStatsWithResponse Repository statistics history
 	//
@@ -6034,6 +10740,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /hosts/{id}/schedules/{sid}/enable (the `PostHostsIdSchedulesSidEnable` operationId).
 	PostHostsIdSchedulesSidEnableWithResponse(ctx context.Context, id string, sid string, reqEditors ...RequestEditorFn) (*PostHostsIdSchedulesSidEnableResponse, error)
 
+	// DeleteHostsIdSchedulesSidPingWithResponse Remove a schedule's ping URL
+	//
+	// Role: operator.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /hosts/{id}/schedules/{sid}/ping (the `DeleteHostsIdSchedulesSidPing` operationId).
+	DeleteHostsIdSchedulesSidPingWithResponse(ctx context.Context, id string, sid string, reqEditors ...RequestEditorFn) (*DeleteHostsIdSchedulesSidPingResponse, error)
+
+	// GetHostsIdSchedulesSidPingWithResponse Get a schedule's ping
+	//
+	// Role: viewer. Whether the schedule pings a Healthchecks-style URL, and its host (the URL itself is write-only).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{id}/schedules/{sid}/ping (the `GetHostsIdSchedulesSidPing` operationId).
+	GetHostsIdSchedulesSidPingWithResponse(ctx context.Context, id string, sid string, reqEditors ...RequestEditorFn) (*GetHostsIdSchedulesSidPingResponse, error)
+
+	// PutHostsIdSchedulesSidPingWithBodyWithResponse Set a schedule's ping URL
+	//
+	// Role: operator. A Healthchecks-style URL (healthchecks.io, or self-hosted): when a job of the schedule starts, the server POSTs to URL/start; on success to URL; on failure to URL/fail (with the error as body). Pings are retried like notifications and appear in the delivery log.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /hosts/{id}/schedules/{sid}/ping (the `PutHostsIdSchedulesSidPing` operationId).
+	PutHostsIdSchedulesSidPingWithBodyWithResponse(ctx context.Context, id string, sid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutHostsIdSchedulesSidPingResponse, error)
+
+	// PutHostsIdSchedulesSidPingWithResponse Set a schedule's ping URL
+	//
+	// Role: operator. A Healthchecks-style URL (healthchecks.io, or self-hosted): when a job of the schedule starts, the server POSTs to URL/start; on success to URL; on failure to URL/fail (with the error as body). Pings are retried like notifications and appear in the delivery log.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /hosts/{id}/schedules/{sid}/ping (the `PutHostsIdSchedulesSidPing` operationId).
+	PutHostsIdSchedulesSidPingWithResponse(ctx context.Context, id string, sid string, body PutHostsIdSchedulesSidPingJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHostsIdSchedulesSidPingResponse, error)
+
 	// PostHostsIdSchedulesSidRunWithResponse Run a schedule now
 	//
 	// Role: operator. Queues a job with the schedule's settings, whether the schedule is enabled or not.
@@ -6105,6 +10847,159 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /jobs/{id}/logs (the `GetJobsIdLogs` operationId).
 	GetJobsIdLogsWithResponse(ctx context.Context, id string, params *GetJobsIdLogsParams, reqEditors ...RequestEditorFn) (*GetJobsIdLogsResponse, error)
+
+	// GetNotificationChannelsWithResponse List notification channels
+	//
+	// Role: viewer. Secrets (webhook URL, secret and header values, SMTP password, chat service URL) are never returned.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /notification-channels (the `GetNotificationChannels` operationId).
+	GetNotificationChannelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetNotificationChannelsResponse, error)
+
+	// PostNotificationChannelsWithBodyWithResponse Create a notification channel
+	//
+	// Role: operator. A webhook (JSON POST, HMAC-SHA256 signed with the secret in X-RM-Signature-256), an email channel (SMTP) or a chat channel (a shoutrrr service URL: Slack, Discord, Telegram, Gotify, ntfy, Matrix, Teams, …). Nothing is routed to it until a rule names it. Try it with POST /notification-channels/{id}/test.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /notification-channels (the `PostNotificationChannels` operationId).
+	PostNotificationChannelsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostNotificationChannelsResponse, error)
+
+	// PostNotificationChannelsWithResponse Create a notification channel
+	//
+	// Role: operator. A webhook (JSON POST, HMAC-SHA256 signed with the secret in X-RM-Signature-256), an email channel (SMTP) or a chat channel (a shoutrrr service URL: Slack, Discord, Telegram, Gotify, ntfy, Matrix, Teams, …). Nothing is routed to it until a rule names it. Try it with POST /notification-channels/{id}/test.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /notification-channels (the `PostNotificationChannels` operationId).
+	PostNotificationChannelsWithResponse(ctx context.Context, body PostNotificationChannelsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostNotificationChannelsResponse, error)
+
+	// DeleteNotificationChannelsIdWithResponse Delete a notification channel
+	//
+	// Role: operator. Its rules go with it; its delivery log stays (pending deliveries fail).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /notification-channels/{id} (the `DeleteNotificationChannelsId` operationId).
+	DeleteNotificationChannelsIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteNotificationChannelsIdResponse, error)
+
+	// GetNotificationChannelsIdWithResponse Get a notification channel
+	//
+	// Role: viewer.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /notification-channels/{id} (the `GetNotificationChannelsId` operationId).
+	GetNotificationChannelsIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetNotificationChannelsIdResponse, error)
+
+	// PutNotificationChannelsIdWithBodyWithResponse Replace a notification channel
+	//
+	// Role: operator. Write-only values left out keep their current values (webhook url, secret and headers; SMTP password with an unchanged username; chat url). The type cannot change.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /notification-channels/{id} (the `PutNotificationChannelsId` operationId).
+	PutNotificationChannelsIdWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutNotificationChannelsIdResponse, error)
+
+	// PutNotificationChannelsIdWithResponse Replace a notification channel
+	//
+	// Role: operator. Write-only values left out keep their current values (webhook url, secret and headers; SMTP password with an unchanged username; chat url). The type cannot change.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /notification-channels/{id} (the `PutNotificationChannelsId` operationId).
+	PutNotificationChannelsIdWithResponse(ctx context.Context, id string, body PutNotificationChannelsIdJSONRequestBody, reqEditors ...RequestEditorFn) (*PutNotificationChannelsIdResponse, error)
+
+	// PostNotificationChannelsIdTestWithResponse Send a test notification
+	//
+	// Role: operator. Sends a test message to the channel now (even when it is disabled) and answers with the delivery as logged: status delivered, or failed with last_error. It is not retried.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /notification-channels/{id}/test (the `PostNotificationChannelsIdTest` operationId).
+	PostNotificationChannelsIdTestWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PostNotificationChannelsIdTestResponse, error)
+
+	// GetNotificationDeliveriesWithResponse List notification deliveries
+	//
+	// Role: viewer. The delivery log, newest first: every event sent (or being retried, or given up) to a channel or a schedule's ping URL, with its attempts count and last error. Filters combine.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /notification-deliveries (the `GetNotificationDeliveries` operationId).
+	GetNotificationDeliveriesWithResponse(ctx context.Context, params *GetNotificationDeliveriesParams, reqEditors ...RequestEditorFn) (*GetNotificationDeliveriesResponse, error)
+
+	// GetNotificationDeliveriesIdWithResponse Get a notification delivery
+	//
+	// Role: viewer. The delivery, the event it carries, and every attempt with its status code and error.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /notification-deliveries/{id} (the `GetNotificationDeliveriesId` operationId).
+	GetNotificationDeliveriesIdWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*GetNotificationDeliveriesIdResponse, error)
+
+	// GetNotificationRulesWithResponse List notification rules
+	//
+	// Role: viewer. Oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /notification-rules (the `GetNotificationRules` operationId).
+	GetNotificationRulesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetNotificationRulesResponse, error)
+
+	// PostNotificationRulesWithBodyWithResponse Create a notification rule
+	//
+	// Role: operator. Routes events to a channel. Events: alert.opened, alert.escalated (an open alert reached a higher severity), alert.resolved, job.succeeded, job.warning, job.failed (default: the three alert events). Empty filters match everything. An event reaches a channel once even when several rules route it there.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /notification-rules (the `PostNotificationRules` operationId).
+	PostNotificationRulesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostNotificationRulesResponse, error)
+
+	// PostNotificationRulesWithResponse Create a notification rule
+	//
+	// Role: operator. Routes events to a channel. Events: alert.opened, alert.escalated (an open alert reached a higher severity), alert.resolved, job.succeeded, job.warning, job.failed (default: the three alert events). Empty filters match everything. An event reaches a channel once even when several rules route it there.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /notification-rules (the `PostNotificationRules` operationId).
+	PostNotificationRulesWithResponse(ctx context.Context, body PostNotificationRulesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostNotificationRulesResponse, error)
+
+	// DeleteNotificationRulesIdWithResponse Delete a notification rule
+	//
+	// Role: operator.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /notification-rules/{id} (the `DeleteNotificationRulesId` operationId).
+	DeleteNotificationRulesIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteNotificationRulesIdResponse, error)
+
+	// GetNotificationRulesIdWithResponse Get a notification rule
+	//
+	// Role: viewer.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /notification-rules/{id} (the `GetNotificationRulesId` operationId).
+	GetNotificationRulesIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetNotificationRulesIdResponse, error)
+
+	// PutNotificationRulesIdWithBodyWithResponse Replace a notification rule
+	//
+	// Role: operator.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /notification-rules/{id} (the `PutNotificationRulesId` operationId).
+	PutNotificationRulesIdWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutNotificationRulesIdResponse, error)
+
+	// PutNotificationRulesIdWithResponse Replace a notification rule
+	//
+	// Role: operator.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /notification-rules/{id} (the `PutNotificationRulesId` operationId).
+	PutNotificationRulesIdWithResponse(ctx context.Context, id string, body PutNotificationRulesIdJSONRequestBody, reqEditors ...RequestEditorFn) (*PutNotificationRulesIdResponse, error)
 
 	// GetSchedulesPreviewWithResponse Preview a cron expression
 	//
@@ -6186,6 +11081,116 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /users/{id}/sessions (the `DeleteUsersIdSessions` operationId).
 	DeleteUsersIdSessionsWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteUsersIdSessionsResponse, error)
+}
+
+type GetAlertsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AlertPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ProtocolError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAlertsResponse) GetJSON200() *AlertPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAlertsResponse) GetJSON400() *ProtocolError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAlertsResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAlertsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAlertsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAlertsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAlertsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAlertsIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Alert
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAlertsIdResponse) GetJSON200() *Alert {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAlertsIdResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetAlertsIdResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAlertsIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAlertsIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAlertsIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAlertsIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type GetApiTokensResponse struct {
@@ -6828,6 +11833,226 @@ func (r PostAuthSetupResponse) ContentType() string {
 	return ""
 }
 
+type DeleteDownloadsIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Download
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteDownloadsIdResponse) GetJSON200() *Download {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteDownloadsIdResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteDownloadsIdResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteDownloadsIdResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteDownloadsIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteDownloadsIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteDownloadsIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteDownloadsIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDownloadsIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Download
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDownloadsIdResponse) GetJSON200() *Download {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetDownloadsIdResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetDownloadsIdResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetDownloadsIdResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDownloadsIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDownloadsIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDownloadsIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDownloadsIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDownloadsIdContentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDownloadsIdContentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDownloadsIdContentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDownloadsIdContentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDownloadsIdContentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostDownloadsIdTicketsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *DownloadTicket
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostDownloadsIdTicketsResponse) GetJSON201() *DownloadTicket {
+	return r.JSON201
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PostDownloadsIdTicketsResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PostDownloadsIdTicketsResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PostDownloadsIdTicketsResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r PostDownloadsIdTicketsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostDownloadsIdTicketsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostDownloadsIdTicketsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostDownloadsIdTicketsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetEnrollmentTokensResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7008,6 +12233,109 @@ func (r DeleteEnrollmentTokensIdResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeleteEnrollmentTokensIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetHealthHostsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostHealthPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ProtocolError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetHealthHostsResponse) GetJSON200() *HostHealthPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetHealthHostsResponse) GetJSON400() *ProtocolError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetHealthHostsResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetHealthHostsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetHealthHostsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetHealthHostsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetHealthHostsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetHealthSummaryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HealthSummary
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetHealthSummaryResponse) GetJSON200() *HealthSummary {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetHealthSummaryResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetHealthSummaryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetHealthSummaryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetHealthSummaryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetHealthSummaryResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7303,6 +12631,61 @@ func (r PostHostsIdDecommissionResponse) ContentType() string {
 	return ""
 }
 
+type GetHostsIdHealthResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostHealth
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetHostsIdHealthResponse) GetJSON200() *HostHealth {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetHostsIdHealthResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetHostsIdHealthResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetHostsIdHealthResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetHostsIdHealthResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetHostsIdHealthResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetHostsIdHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type PostHostsIdJobsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7373,6 +12756,144 @@ func (r PostHostsIdJobsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PostHostsIdJobsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteHostsIdObjectiveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostHealth
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteHostsIdObjectiveResponse) GetJSON200() *HostHealth {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteHostsIdObjectiveResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteHostsIdObjectiveResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteHostsIdObjectiveResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteHostsIdObjectiveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteHostsIdObjectiveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteHostsIdObjectiveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteHostsIdObjectiveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutHostsIdObjectiveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostHealth
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ProtocolError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutHostsIdObjectiveResponse) GetJSON200() *HostHealth {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PutHostsIdObjectiveResponse) GetJSON400() *ProtocolError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PutHostsIdObjectiveResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PutHostsIdObjectiveResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PutHostsIdObjectiveResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PutHostsIdObjectiveResponse) GetJSON409() *ProtocolError {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r PutHostsIdObjectiveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutHostsIdObjectiveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutHostsIdObjectiveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutHostsIdObjectiveResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7703,6 +13224,172 @@ func (r PatchHostsIdRepositoriesRidResponse) ContentType() string {
 	return ""
 }
 
+type GetHostsIdRepositoriesRidDiffResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DiffPage
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *BrowsePending
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ProtocolError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ProtocolError
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetHostsIdRepositoriesRidDiffResponse) GetJSON200() *DiffPage {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r GetHostsIdRepositoriesRidDiffResponse) GetJSON202() *BrowsePending {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetHostsIdRepositoriesRidDiffResponse) GetJSON400() *ProtocolError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetHostsIdRepositoriesRidDiffResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetHostsIdRepositoriesRidDiffResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r GetHostsIdRepositoriesRidDiffResponse) GetJSON502() *ProtocolError {
+	return r.JSON502
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r GetHostsIdRepositoriesRidDiffResponse) GetJSON504() *ProtocolError {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r GetHostsIdRepositoriesRidDiffResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetHostsIdRepositoriesRidDiffResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetHostsIdRepositoriesRidDiffResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetHostsIdRepositoriesRidDiffResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetHostsIdRepositoriesRidFindResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FindPage
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *BrowsePending
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ProtocolError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ProtocolError
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetHostsIdRepositoriesRidFindResponse) GetJSON200() *FindPage {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r GetHostsIdRepositoriesRidFindResponse) GetJSON202() *BrowsePending {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetHostsIdRepositoriesRidFindResponse) GetJSON400() *ProtocolError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetHostsIdRepositoriesRidFindResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetHostsIdRepositoriesRidFindResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r GetHostsIdRepositoriesRidFindResponse) GetJSON502() *ProtocolError {
+	return r.JSON502
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r GetHostsIdRepositoriesRidFindResponse) GetJSON504() *ProtocolError {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r GetHostsIdRepositoriesRidFindResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetHostsIdRepositoriesRidFindResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetHostsIdRepositoriesRidFindResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetHostsIdRepositoriesRidFindResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetHostsIdRepositoriesRidSnapshotsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7759,6 +13446,420 @@ func (r GetHostsIdRepositoriesRidSnapshotsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetHostsIdRepositoriesRidSnapshotsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *DownloadCreated
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ProtocolError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse) GetJSON201() *DownloadCreated {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse) GetJSON400() *ProtocolError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetHostsIdRepositoriesRidSnapshotsSidIndexResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SnapshotIndex
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetHostsIdRepositoriesRidSnapshotsSidIndexResponse) GetJSON200() *SnapshotIndex {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetHostsIdRepositoriesRidSnapshotsSidIndexResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetHostsIdRepositoriesRidSnapshotsSidIndexResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetHostsIdRepositoriesRidSnapshotsSidIndexResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetHostsIdRepositoriesRidSnapshotsSidIndexResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetHostsIdRepositoriesRidSnapshotsSidIndexResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetHostsIdRepositoriesRidSnapshotsSidIndexResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostHostsIdRepositoriesRidSnapshotsSidIndexResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SnapshotIndex
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *SnapshotIndex
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostHostsIdRepositoriesRidSnapshotsSidIndexResponse) GetJSON200() *SnapshotIndex {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r PostHostsIdRepositoriesRidSnapshotsSidIndexResponse) GetJSON202() *SnapshotIndex {
+	return r.JSON202
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PostHostsIdRepositoriesRidSnapshotsSidIndexResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PostHostsIdRepositoriesRidSnapshotsSidIndexResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r PostHostsIdRepositoriesRidSnapshotsSidIndexResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostHostsIdRepositoriesRidSnapshotsSidIndexResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostHostsIdRepositoriesRidSnapshotsSidIndexResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostHostsIdRepositoriesRidSnapshotsSidIndexResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Job
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ProtocolError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ProtocolError
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse) GetJSON202() *Job {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse) GetJSON400() *ProtocolError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse) GetJSON409() *ProtocolError {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetHostsIdRepositoriesRidSnapshotsSidSearchResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SearchPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ProtocolError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetHostsIdRepositoriesRidSnapshotsSidSearchResponse) GetJSON200() *SearchPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetHostsIdRepositoriesRidSnapshotsSidSearchResponse) GetJSON400() *ProtocolError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetHostsIdRepositoriesRidSnapshotsSidSearchResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetHostsIdRepositoriesRidSnapshotsSidSearchResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r GetHostsIdRepositoriesRidSnapshotsSidSearchResponse) GetJSON409() *ProtocolError {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r GetHostsIdRepositoriesRidSnapshotsSidSearchResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetHostsIdRepositoriesRidSnapshotsSidSearchResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetHostsIdRepositoriesRidSnapshotsSidSearchResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetHostsIdRepositoriesRidSnapshotsSidSearchResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetHostsIdRepositoriesRidSnapshotsSidTreeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DirPage
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *BrowsePending
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ProtocolError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ProtocolError
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetHostsIdRepositoriesRidSnapshotsSidTreeResponse) GetJSON200() *DirPage {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r GetHostsIdRepositoriesRidSnapshotsSidTreeResponse) GetJSON202() *BrowsePending {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetHostsIdRepositoriesRidSnapshotsSidTreeResponse) GetJSON400() *ProtocolError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetHostsIdRepositoriesRidSnapshotsSidTreeResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetHostsIdRepositoriesRidSnapshotsSidTreeResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r GetHostsIdRepositoriesRidSnapshotsSidTreeResponse) GetJSON502() *ProtocolError {
+	return r.JSON502
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r GetHostsIdRepositoriesRidSnapshotsSidTreeResponse) GetJSON504() *ProtocolError {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r GetHostsIdRepositoriesRidSnapshotsSidTreeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetHostsIdRepositoriesRidSnapshotsSidTreeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetHostsIdRepositoriesRidSnapshotsSidTreeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetHostsIdRepositoriesRidSnapshotsSidTreeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8344,6 +14445,192 @@ func (r PostHostsIdSchedulesSidEnableResponse) ContentType() string {
 	return ""
 }
 
+type DeleteHostsIdSchedulesSidPingResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SchedulePing
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteHostsIdSchedulesSidPingResponse) GetJSON200() *SchedulePing {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteHostsIdSchedulesSidPingResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteHostsIdSchedulesSidPingResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteHostsIdSchedulesSidPingResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteHostsIdSchedulesSidPingResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteHostsIdSchedulesSidPingResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteHostsIdSchedulesSidPingResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteHostsIdSchedulesSidPingResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetHostsIdSchedulesSidPingResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SchedulePing
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetHostsIdSchedulesSidPingResponse) GetJSON200() *SchedulePing {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetHostsIdSchedulesSidPingResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetHostsIdSchedulesSidPingResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetHostsIdSchedulesSidPingResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetHostsIdSchedulesSidPingResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetHostsIdSchedulesSidPingResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetHostsIdSchedulesSidPingResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutHostsIdSchedulesSidPingResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SchedulePing
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ProtocolError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutHostsIdSchedulesSidPingResponse) GetJSON200() *SchedulePing {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PutHostsIdSchedulesSidPingResponse) GetJSON400() *ProtocolError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PutHostsIdSchedulesSidPingResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PutHostsIdSchedulesSidPingResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PutHostsIdSchedulesSidPingResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r PutHostsIdSchedulesSidPingResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutHostsIdSchedulesSidPingResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutHostsIdSchedulesSidPingResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutHostsIdSchedulesSidPingResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type PostHostsIdSchedulesSidRunResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8730,6 +15017,784 @@ func (r GetJobsIdLogsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetJobsIdLogsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetNotificationChannelsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationChannelList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetNotificationChannelsResponse) GetJSON200() *NotificationChannelList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetNotificationChannelsResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetNotificationChannelsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetNotificationChannelsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetNotificationChannelsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetNotificationChannelsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostNotificationChannelsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *NotificationChannel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ProtocolError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ProtocolError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostNotificationChannelsResponse) GetJSON201() *NotificationChannel {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PostNotificationChannelsResponse) GetJSON400() *ProtocolError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PostNotificationChannelsResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PostNotificationChannelsResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PostNotificationChannelsResponse) GetJSON409() *ProtocolError {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r PostNotificationChannelsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostNotificationChannelsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostNotificationChannelsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostNotificationChannelsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteNotificationChannelsIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OK
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteNotificationChannelsIdResponse) GetJSON200() *OK {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteNotificationChannelsIdResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteNotificationChannelsIdResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteNotificationChannelsIdResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteNotificationChannelsIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteNotificationChannelsIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteNotificationChannelsIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteNotificationChannelsIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetNotificationChannelsIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationChannel
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetNotificationChannelsIdResponse) GetJSON200() *NotificationChannel {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetNotificationChannelsIdResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetNotificationChannelsIdResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetNotificationChannelsIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetNotificationChannelsIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetNotificationChannelsIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetNotificationChannelsIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutNotificationChannelsIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationChannel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ProtocolError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutNotificationChannelsIdResponse) GetJSON200() *NotificationChannel {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PutNotificationChannelsIdResponse) GetJSON400() *ProtocolError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PutNotificationChannelsIdResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PutNotificationChannelsIdResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PutNotificationChannelsIdResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PutNotificationChannelsIdResponse) GetJSON409() *ProtocolError {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r PutNotificationChannelsIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutNotificationChannelsIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutNotificationChannelsIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutNotificationChannelsIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostNotificationChannelsIdTestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationDelivery
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostNotificationChannelsIdTestResponse) GetJSON200() *NotificationDelivery {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PostNotificationChannelsIdTestResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PostNotificationChannelsIdTestResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PostNotificationChannelsIdTestResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r PostNotificationChannelsIdTestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostNotificationChannelsIdTestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostNotificationChannelsIdTestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostNotificationChannelsIdTestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetNotificationDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationDeliveryPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ProtocolError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetNotificationDeliveriesResponse) GetJSON200() *NotificationDeliveryPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetNotificationDeliveriesResponse) GetJSON400() *ProtocolError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetNotificationDeliveriesResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetNotificationDeliveriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetNotificationDeliveriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetNotificationDeliveriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetNotificationDeliveriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetNotificationDeliveriesIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationDeliveryDetail
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetNotificationDeliveriesIdResponse) GetJSON200() *NotificationDeliveryDetail {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetNotificationDeliveriesIdResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetNotificationDeliveriesIdResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetNotificationDeliveriesIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetNotificationDeliveriesIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetNotificationDeliveriesIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetNotificationDeliveriesIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetNotificationRulesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationRuleList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetNotificationRulesResponse) GetJSON200() *NotificationRuleList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetNotificationRulesResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetNotificationRulesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetNotificationRulesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetNotificationRulesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetNotificationRulesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostNotificationRulesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *NotificationRule
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ProtocolError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostNotificationRulesResponse) GetJSON201() *NotificationRule {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PostNotificationRulesResponse) GetJSON400() *ProtocolError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PostNotificationRulesResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PostNotificationRulesResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r PostNotificationRulesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostNotificationRulesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostNotificationRulesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostNotificationRulesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteNotificationRulesIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OK
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteNotificationRulesIdResponse) GetJSON200() *OK {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteNotificationRulesIdResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteNotificationRulesIdResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteNotificationRulesIdResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteNotificationRulesIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteNotificationRulesIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteNotificationRulesIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteNotificationRulesIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetNotificationRulesIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationRule
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetNotificationRulesIdResponse) GetJSON200() *NotificationRule {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetNotificationRulesIdResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetNotificationRulesIdResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetNotificationRulesIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetNotificationRulesIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetNotificationRulesIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetNotificationRulesIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutNotificationRulesIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationRule
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ProtocolError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ProtocolError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ProtocolError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProtocolError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutNotificationRulesIdResponse) GetJSON200() *NotificationRule {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PutNotificationRulesIdResponse) GetJSON400() *ProtocolError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PutNotificationRulesIdResponse) GetJSON401() *ProtocolError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PutNotificationRulesIdResponse) GetJSON403() *ProtocolError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PutNotificationRulesIdResponse) GetJSON404() *ProtocolError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r PutNotificationRulesIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutNotificationRulesIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutNotificationRulesIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutNotificationRulesIdResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9191,6 +16256,36 @@ func (r DeleteUsersIdSessionsResponse) ContentType() string {
 	return ""
 }
 
+// GetAlertsWithResponse List alerts
+//
+// Role: viewer. Open and resolved alerts (the history), most recently opened first; filters combine. There is at most one open alert per host and condition.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /alerts (the `GetAlerts` operationId).
+func (c *ClientWithResponses) GetAlertsWithResponse(ctx context.Context, params *GetAlertsParams, reqEditors ...RequestEditorFn) (*GetAlertsResponse, error) {
+	rsp, err := c.GetAlerts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAlertsResponse(rsp)
+}
+
+// GetAlertsIdWithResponse Get an alert
+//
+// Role: viewer.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /alerts/{id} (the `GetAlertsId` operationId).
+func (c *ClientWithResponses) GetAlertsIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetAlertsIdResponse, error) {
+	rsp, err := c.GetAlertsId(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAlertsIdResponse(rsp)
+}
+
 // GetApiTokensWithResponse List API tokens
 //
 // Role: viewer. The caller's own tokens; an admin sees every account's with all=true. Secrets are never shown again after creation.
@@ -9410,6 +16505,66 @@ func (c *ClientWithResponses) PostAuthSetupWithResponse(ctx context.Context, bod
 	return ParsePostAuthSetupResponse(rsp)
 }
 
+// DeleteDownloadsIdWithResponse Cancel a download
+//
+// Role: operator. Stops the agent's dump at its next chunk; a finished download keeps its bytes until they expire. Audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /downloads/{id} (the `DeleteDownloadsId` operationId).
+func (c *ClientWithResponses) DeleteDownloadsIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteDownloadsIdResponse, error) {
+	rsp, err := c.DeleteDownloadsId(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteDownloadsIdResponse(rsp)
+}
+
+// GetDownloadsIdWithResponse Get a download
+//
+// Role: operator. Its state, the bytes the server holds, and once complete its size and SHA-256.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /downloads/{id} (the `GetDownloadsId` operationId).
+func (c *ClientWithResponses) GetDownloadsIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetDownloadsIdResponse, error) {
+	rsp, err := c.GetDownloadsId(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDownloadsIdResponse(rsp)
+}
+
+// GetDownloadsIdContentWithResponse Download content
+//
+// Authorised by the ticket alone (single use, short-lived): a browser can follow the URL. Streams the bytes as the agent sends them. A file has a Content-Length; an archive's size is known once complete. Range (bytes=N- or bytes=N-M) resumes: 206 with Content-Range (for an archive still being made, the answer starts once it is complete). A download that fails midway ends the connection without a proper end, so the browser marks it failed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /downloads/{id}/content (the `GetDownloadsIdContent` operationId).
+func (c *ClientWithResponses) GetDownloadsIdContentWithResponse(ctx context.Context, id string, params *GetDownloadsIdContentParams, reqEditors ...RequestEditorFn) (*GetDownloadsIdContentResponse, error) {
+	rsp, err := c.GetDownloadsIdContent(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDownloadsIdContentResponse(rsp)
+}
+
+// PostDownloadsIdTicketsWithResponse New download ticket
+//
+// Role: operator. Another single-use ticket for the download's content, e.g. to resume an interrupted download with a Range header. Audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /downloads/{id}/tickets (the `PostDownloadsIdTickets` operationId).
+func (c *ClientWithResponses) PostDownloadsIdTicketsWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PostDownloadsIdTicketsResponse, error) {
+	rsp, err := c.PostDownloadsIdTickets(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostDownloadsIdTicketsResponse(rsp)
+}
+
 // GetEnrollmentTokensWithResponse List enrollment tokens
 //
 // Role: operator. Newest first, in every state. Secrets are never shown again after creation.
@@ -9468,6 +16623,36 @@ func (c *ClientWithResponses) DeleteEnrollmentTokensIdWithResponse(ctx context.C
 		return nil, err
 	}
 	return ParseDeleteEnrollmentTokensIdResponse(rsp)
+}
+
+// GetHealthHostsWithResponse List hosts with their backup objective state
+//
+// Role: viewer. Hosts that are not decommissioned, by name, keyset-paginated, each with its objective, state and open alerts. Filter by objective state or by a condition with an open alert.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /health/hosts (the `GetHealthHosts` operationId).
+func (c *ClientWithResponses) GetHealthHostsWithResponse(ctx context.Context, params *GetHealthHostsParams, reqEditors ...RequestEditorFn) (*GetHealthHostsResponse, error) {
+	rsp, err := c.GetHealthHosts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetHealthHostsResponse(rsp)
+}
+
+// GetHealthSummaryWithResponse Fleet health summary
+//
+// Role: viewer. Hosts (not decommissioned) by backup objective state, open alerts by condition and severity, and when the fleet was last evaluated.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /health/summary (the `GetHealthSummary` operationId).
+func (c *ClientWithResponses) GetHealthSummaryWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthSummaryResponse, error) {
+	rsp, err := c.GetHealthSummary(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetHealthSummaryResponse(rsp)
 }
 
 // GetHostsWithResponse List hosts
@@ -9560,6 +16745,21 @@ func (c *ClientWithResponses) PostHostsIdDecommissionWithResponse(ctx context.Co
 	return ParsePostHostsIdDecommissionResponse(rsp)
 }
 
+// GetHostsIdHealthWithResponse Get a host's backup objective and state
+//
+// Role: viewer. The objective (derived from the host's backup schedules — twice the longest interval between runs plus slack — unless overridden), the state as last evaluated, the last successful backup and the open alerts.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{id}/health (the `GetHostsIdHealth` operationId).
+func (c *ClientWithResponses) GetHostsIdHealthWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetHostsIdHealthResponse, error) {
+	rsp, err := c.GetHostsIdHealth(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetHostsIdHealthResponse(rsp)
+}
+
 // PostHostsIdJobsWithBodyWithResponse Run a job now
 //
 // Role: operator. Queues an ad-hoc job on the host; the agent is woken at once. Validated like a schedule (absolute paths, keep rules for forget, hook names).
@@ -9588,6 +16788,51 @@ func (c *ClientWithResponses) PostHostsIdJobsWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParsePostHostsIdJobsResponse(rsp)
+}
+
+// DeleteHostsIdObjectiveWithResponse Remove a host's objective override
+//
+// Role: operator. The objective is derived from the host's backup schedules again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /hosts/{id}/objective (the `DeleteHostsIdObjective` operationId).
+func (c *ClientWithResponses) DeleteHostsIdObjectiveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteHostsIdObjectiveResponse, error) {
+	rsp, err := c.DeleteHostsIdObjective(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteHostsIdObjectiveResponse(rsp)
+}
+
+// PutHostsIdObjectiveWithBodyWithResponse Override a host's backup objective
+//
+// Role: operator. The host's last successful backup may be at most max_age_seconds old; past 75% of it the host is at risk, past it the objective is violated. Applies from the next evaluation round.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /hosts/{id}/objective (the `PutHostsIdObjective` operationId).
+func (c *ClientWithResponses) PutHostsIdObjectiveWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutHostsIdObjectiveResponse, error) {
+	rsp, err := c.PutHostsIdObjectiveWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutHostsIdObjectiveResponse(rsp)
+}
+
+// PutHostsIdObjectiveWithResponse Override a host's backup objective
+//
+// Role: operator. The host's last successful backup may be at most max_age_seconds old; past 75% of it the host is at risk, past it the objective is violated. Applies from the next evaluation round.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /hosts/{id}/objective (the `PutHostsIdObjective` operationId).
+func (c *ClientWithResponses) PutHostsIdObjectiveWithResponse(ctx context.Context, id string, body PutHostsIdObjectiveJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHostsIdObjectiveResponse, error) {
+	rsp, err := c.PutHostsIdObjective(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutHostsIdObjectiveResponse(rsp)
 }
 
 // GetHostsIdRepositoriesWithResponse List a host's repositories
@@ -9695,6 +16940,36 @@ func (c *ClientWithResponses) PatchHostsIdRepositoriesRidWithResponse(ctx contex
 	return ParsePatchHostsIdRepositoriesRidResponse(rsp)
 }
 
+// GetHostsIdRepositoriesRidDiffWithResponse Compare two snapshots
+//
+// Role: viewer. The host's agent runs restic diff: the paths added (+), removed (-), changed (M), changed in type (T) or metadata (U), and restic's totals. Kept for good (snapshots never change). Waits like the tree; 202 to retry.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{id}/repositories/{rid}/diff (the `GetHostsIdRepositoriesRidDiff` operationId).
+func (c *ClientWithResponses) GetHostsIdRepositoriesRidDiffWithResponse(ctx context.Context, id string, rid string, params *GetHostsIdRepositoriesRidDiffParams, reqEditors ...RequestEditorFn) (*GetHostsIdRepositoriesRidDiffResponse, error) {
+	rsp, err := c.GetHostsIdRepositoriesRidDiff(ctx, id, rid, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetHostsIdRepositoriesRidDiffResponse(rsp)
+}
+
+// GetHostsIdRepositoriesRidFindWithResponse Find files in snapshots
+//
+// Role: viewer. The host's agent runs restic find for the patterns (globs on names, e.g. *.conf; several match any) in one snapshot, or in every snapshot of the repository. Waits like the tree; 202 to retry. Results of one snapshot are kept for good; of all snapshots, for a minute.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{id}/repositories/{rid}/find (the `GetHostsIdRepositoriesRidFind` operationId).
+func (c *ClientWithResponses) GetHostsIdRepositoriesRidFindWithResponse(ctx context.Context, id string, rid string, params *GetHostsIdRepositoriesRidFindParams, reqEditors ...RequestEditorFn) (*GetHostsIdRepositoriesRidFindResponse, error) {
+	rsp, err := c.GetHostsIdRepositoriesRidFind(ctx, id, rid, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetHostsIdRepositoriesRidFindResponse(rsp)
+}
+
 // GetHostsIdRepositoriesRidSnapshotsWithResponse List snapshots
 //
 // Role: viewer. As last reported by the host's agent, newest first.
@@ -9708,6 +16983,126 @@ func (c *ClientWithResponses) GetHostsIdRepositoriesRidSnapshotsWithResponse(ctx
 		return nil, err
 	}
 	return ParseGetHostsIdRepositoriesRidSnapshotsResponse(rsp)
+}
+
+// PostHostsIdRepositoriesRidSnapshotsSidDownloadsWithBodyWithResponse Download a file or a folder
+//
+// Role: operator. The host's agent dumps the path (a file as is; a directory as a tar, or zip, archive) and streams it to the server, which relays it: fetch ticket.url (no other credential needed; it works once, within minutes) and the bytes flow as they arrive. The size is limited by the server's -download-max-bytes. To resume, get a new ticket (POST /downloads/{id}/tickets) and send a Range header. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/downloads (the `PostHostsIdRepositoriesRidSnapshotsSidDownloads` operationId).
+func (c *ClientWithResponses) PostHostsIdRepositoriesRidSnapshotsSidDownloadsWithBodyWithResponse(ctx context.Context, id string, rid string, sid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse, error) {
+	rsp, err := c.PostHostsIdRepositoriesRidSnapshotsSidDownloadsWithBody(ctx, id, rid, sid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse(rsp)
+}
+
+// PostHostsIdRepositoriesRidSnapshotsSidDownloadsWithResponse Download a file or a folder
+//
+// Role: operator. The host's agent dumps the path (a file as is; a directory as a tar, or zip, archive) and streams it to the server, which relays it: fetch ticket.url (no other credential needed; it works once, within minutes) and the bytes flow as they arrive. The size is limited by the server's -download-max-bytes. To resume, get a new ticket (POST /downloads/{id}/tickets) and send a Range header. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/downloads (the `PostHostsIdRepositoriesRidSnapshotsSidDownloads` operationId).
+func (c *ClientWithResponses) PostHostsIdRepositoriesRidSnapshotsSidDownloadsWithResponse(ctx context.Context, id string, rid string, sid string, body PostHostsIdRepositoriesRidSnapshotsSidDownloadsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse, error) {
+	rsp, err := c.PostHostsIdRepositoriesRidSnapshotsSidDownloads(ctx, id, rid, sid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse(rsp)
+}
+
+// GetHostsIdRepositoriesRidSnapshotsSidIndexWithResponse Snapshot index state
+//
+// Role: viewer. Whether the snapshot's whole tree is cached on the server (for name search, and browsing without the agent).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{id}/repositories/{rid}/snapshots/{sid}/index (the `GetHostsIdRepositoriesRidSnapshotsSidIndex` operationId).
+func (c *ClientWithResponses) GetHostsIdRepositoriesRidSnapshotsSidIndexWithResponse(ctx context.Context, id string, rid string, sid string, reqEditors ...RequestEditorFn) (*GetHostsIdRepositoriesRidSnapshotsSidIndexResponse, error) {
+	rsp, err := c.GetHostsIdRepositoriesRidSnapshotsSidIndex(ctx, id, rid, sid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetHostsIdRepositoriesRidSnapshotsSidIndexResponse(rsp)
+}
+
+// PostHostsIdRepositoriesRidSnapshotsSidIndexWithResponse Index a snapshot
+//
+// Role: viewer. Has the host's agent list the whole snapshot once (restic ls --recursive) and stores it compactly on the server: afterwards the snapshot browses and searches by name without the agent. Waits up to `wait` seconds; 200 when the index is ready, 202 while it is being built (poll GET …/index).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/index (the `PostHostsIdRepositoriesRidSnapshotsSidIndex` operationId).
+func (c *ClientWithResponses) PostHostsIdRepositoriesRidSnapshotsSidIndexWithResponse(ctx context.Context, id string, rid string, sid string, params *PostHostsIdRepositoriesRidSnapshotsSidIndexParams, reqEditors ...RequestEditorFn) (*PostHostsIdRepositoriesRidSnapshotsSidIndexResponse, error) {
+	rsp, err := c.PostHostsIdRepositoriesRidSnapshotsSidIndex(ctx, id, rid, sid, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostHostsIdRepositoriesRidSnapshotsSidIndexResponse(rsp)
+}
+
+// PostHostsIdRepositoriesRidSnapshotsSidRestoreWithBodyWithResponse Restore from a snapshot
+//
+// Role: operator. Queues a restore job (kind restore; follow it like any job): paths of the snapshot (empty: all) to their original location (target empty or "/") or below an absolute target directory, with excludes and an overwrite behaviour (restic before 0.17 always overwrites; other choices fail there). With target_host_id and target_repository_id it runs on another host whose repository lists the snapshot. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/restore (the `PostHostsIdRepositoriesRidSnapshotsSidRestore` operationId).
+func (c *ClientWithResponses) PostHostsIdRepositoriesRidSnapshotsSidRestoreWithBodyWithResponse(ctx context.Context, id string, rid string, sid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse, error) {
+	rsp, err := c.PostHostsIdRepositoriesRidSnapshotsSidRestoreWithBody(ctx, id, rid, sid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostHostsIdRepositoriesRidSnapshotsSidRestoreResponse(rsp)
+}
+
+// PostHostsIdRepositoriesRidSnapshotsSidRestoreWithResponse Restore from a snapshot
+//
+// Role: operator. Queues a restore job (kind restore; follow it like any job): paths of the snapshot (empty: all) to their original location (target empty or "/") or below an absolute target directory, with excludes and an overwrite behaviour (restic before 0.17 always overwrites; other choices fail there). With target_host_id and target_repository_id it runs on another host whose repository lists the snapshot. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/restore (the `PostHostsIdRepositoriesRidSnapshotsSidRestore` operationId).
+func (c *ClientWithResponses) PostHostsIdRepositoriesRidSnapshotsSidRestoreWithResponse(ctx context.Context, id string, rid string, sid string, body PostHostsIdRepositoriesRidSnapshotsSidRestoreJSONRequestBody, reqEditors ...RequestEditorFn) (*PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse, error) {
+	rsp, err := c.PostHostsIdRepositoriesRidSnapshotsSidRestore(ctx, id, rid, sid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostHostsIdRepositoriesRidSnapshotsSidRestoreResponse(rsp)
+}
+
+// GetHostsIdRepositoriesRidSnapshotsSidSearchWithResponse Search a snapshot by name
+//
+// Role: viewer. Searches the snapshot's index (see POST …/index; 409 index_not_ready without one) for entries whose name contains q, or matches q as a glob when q has *, ? or [ — case-insensitive — below path. No agent is involved.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{id}/repositories/{rid}/snapshots/{sid}/search (the `GetHostsIdRepositoriesRidSnapshotsSidSearch` operationId).
+func (c *ClientWithResponses) GetHostsIdRepositoriesRidSnapshotsSidSearchWithResponse(ctx context.Context, id string, rid string, sid string, params *GetHostsIdRepositoriesRidSnapshotsSidSearchParams, reqEditors ...RequestEditorFn) (*GetHostsIdRepositoriesRidSnapshotsSidSearchResponse, error) {
+	rsp, err := c.GetHostsIdRepositoriesRidSnapshotsSidSearch(ctx, id, rid, sid, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetHostsIdRepositoriesRidSnapshotsSidSearchResponse(rsp)
+}
+
+// GetHostsIdRepositoriesRidSnapshotsSidTreeWithResponse Browse a snapshot
+//
+// Role: viewer. One page of a directory of the snapshot, in name order. Answered from the server's cache when the directory was listed before (snapshots never change); otherwise the host's agent lists it (restic ls) while the request waits up to `wait` seconds. If the agent has not answered by then: 202 with a retry hint; ask again (the same question joins the same request).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{id}/repositories/{rid}/snapshots/{sid}/tree (the `GetHostsIdRepositoriesRidSnapshotsSidTree` operationId).
+func (c *ClientWithResponses) GetHostsIdRepositoriesRidSnapshotsSidTreeWithResponse(ctx context.Context, id string, rid string, sid string, params *GetHostsIdRepositoriesRidSnapshotsSidTreeParams, reqEditors ...RequestEditorFn) (*GetHostsIdRepositoriesRidSnapshotsSidTreeResponse, error) {
+	rsp, err := c.GetHostsIdRepositoriesRidSnapshotsSidTree(ctx, id, rid, sid, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetHostsIdRepositoriesRidSnapshotsSidTreeResponse(rsp)
 }
 
 // GetHostsIdRepositoriesRidStatsWithResponse Repository statistics history
@@ -9875,6 +17270,66 @@ func (c *ClientWithResponses) PostHostsIdSchedulesSidEnableWithResponse(ctx cont
 	return ParsePostHostsIdSchedulesSidEnableResponse(rsp)
 }
 
+// DeleteHostsIdSchedulesSidPingWithResponse Remove a schedule's ping URL
+//
+// Role: operator.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /hosts/{id}/schedules/{sid}/ping (the `DeleteHostsIdSchedulesSidPing` operationId).
+func (c *ClientWithResponses) DeleteHostsIdSchedulesSidPingWithResponse(ctx context.Context, id string, sid string, reqEditors ...RequestEditorFn) (*DeleteHostsIdSchedulesSidPingResponse, error) {
+	rsp, err := c.DeleteHostsIdSchedulesSidPing(ctx, id, sid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteHostsIdSchedulesSidPingResponse(rsp)
+}
+
+// GetHostsIdSchedulesSidPingWithResponse Get a schedule's ping
+//
+// Role: viewer. Whether the schedule pings a Healthchecks-style URL, and its host (the URL itself is write-only).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{id}/schedules/{sid}/ping (the `GetHostsIdSchedulesSidPing` operationId).
+func (c *ClientWithResponses) GetHostsIdSchedulesSidPingWithResponse(ctx context.Context, id string, sid string, reqEditors ...RequestEditorFn) (*GetHostsIdSchedulesSidPingResponse, error) {
+	rsp, err := c.GetHostsIdSchedulesSidPing(ctx, id, sid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetHostsIdSchedulesSidPingResponse(rsp)
+}
+
+// PutHostsIdSchedulesSidPingWithBodyWithResponse Set a schedule's ping URL
+//
+// Role: operator. A Healthchecks-style URL (healthchecks.io, or self-hosted): when a job of the schedule starts, the server POSTs to URL/start; on success to URL; on failure to URL/fail (with the error as body). Pings are retried like notifications and appear in the delivery log.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /hosts/{id}/schedules/{sid}/ping (the `PutHostsIdSchedulesSidPing` operationId).
+func (c *ClientWithResponses) PutHostsIdSchedulesSidPingWithBodyWithResponse(ctx context.Context, id string, sid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutHostsIdSchedulesSidPingResponse, error) {
+	rsp, err := c.PutHostsIdSchedulesSidPingWithBody(ctx, id, sid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutHostsIdSchedulesSidPingResponse(rsp)
+}
+
+// PutHostsIdSchedulesSidPingWithResponse Set a schedule's ping URL
+//
+// Role: operator. A Healthchecks-style URL (healthchecks.io, or self-hosted): when a job of the schedule starts, the server POSTs to URL/start; on success to URL; on failure to URL/fail (with the error as body). Pings are retried like notifications and appear in the delivery log.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /hosts/{id}/schedules/{sid}/ping (the `PutHostsIdSchedulesSidPing` operationId).
+func (c *ClientWithResponses) PutHostsIdSchedulesSidPingWithResponse(ctx context.Context, id string, sid string, body PutHostsIdSchedulesSidPingJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHostsIdSchedulesSidPingResponse, error) {
+	rsp, err := c.PutHostsIdSchedulesSidPing(ctx, id, sid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutHostsIdSchedulesSidPingResponse(rsp)
+}
+
 // PostHostsIdSchedulesSidRunWithResponse Run a schedule now
 //
 // Role: operator. Queues a job with the schedule's settings, whether the schedule is enabled or not.
@@ -9993,6 +17448,261 @@ func (c *ClientWithResponses) GetJobsIdLogsWithResponse(ctx context.Context, id 
 		return nil, err
 	}
 	return ParseGetJobsIdLogsResponse(rsp)
+}
+
+// GetNotificationChannelsWithResponse List notification channels
+//
+// Role: viewer. Secrets (webhook URL, secret and header values, SMTP password, chat service URL) are never returned.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /notification-channels (the `GetNotificationChannels` operationId).
+func (c *ClientWithResponses) GetNotificationChannelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetNotificationChannelsResponse, error) {
+	rsp, err := c.GetNotificationChannels(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetNotificationChannelsResponse(rsp)
+}
+
+// PostNotificationChannelsWithBodyWithResponse Create a notification channel
+//
+// Role: operator. A webhook (JSON POST, HMAC-SHA256 signed with the secret in X-RM-Signature-256), an email channel (SMTP) or a chat channel (a shoutrrr service URL: Slack, Discord, Telegram, Gotify, ntfy, Matrix, Teams, …). Nothing is routed to it until a rule names it. Try it with POST /notification-channels/{id}/test.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /notification-channels (the `PostNotificationChannels` operationId).
+func (c *ClientWithResponses) PostNotificationChannelsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostNotificationChannelsResponse, error) {
+	rsp, err := c.PostNotificationChannelsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostNotificationChannelsResponse(rsp)
+}
+
+// PostNotificationChannelsWithResponse Create a notification channel
+//
+// Role: operator. A webhook (JSON POST, HMAC-SHA256 signed with the secret in X-RM-Signature-256), an email channel (SMTP) or a chat channel (a shoutrrr service URL: Slack, Discord, Telegram, Gotify, ntfy, Matrix, Teams, …). Nothing is routed to it until a rule names it. Try it with POST /notification-channels/{id}/test.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /notification-channels (the `PostNotificationChannels` operationId).
+func (c *ClientWithResponses) PostNotificationChannelsWithResponse(ctx context.Context, body PostNotificationChannelsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostNotificationChannelsResponse, error) {
+	rsp, err := c.PostNotificationChannels(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostNotificationChannelsResponse(rsp)
+}
+
+// DeleteNotificationChannelsIdWithResponse Delete a notification channel
+//
+// Role: operator. Its rules go with it; its delivery log stays (pending deliveries fail).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /notification-channels/{id} (the `DeleteNotificationChannelsId` operationId).
+func (c *ClientWithResponses) DeleteNotificationChannelsIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteNotificationChannelsIdResponse, error) {
+	rsp, err := c.DeleteNotificationChannelsId(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteNotificationChannelsIdResponse(rsp)
+}
+
+// GetNotificationChannelsIdWithResponse Get a notification channel
+//
+// Role: viewer.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /notification-channels/{id} (the `GetNotificationChannelsId` operationId).
+func (c *ClientWithResponses) GetNotificationChannelsIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetNotificationChannelsIdResponse, error) {
+	rsp, err := c.GetNotificationChannelsId(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetNotificationChannelsIdResponse(rsp)
+}
+
+// PutNotificationChannelsIdWithBodyWithResponse Replace a notification channel
+//
+// Role: operator. Write-only values left out keep their current values (webhook url, secret and headers; SMTP password with an unchanged username; chat url). The type cannot change.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /notification-channels/{id} (the `PutNotificationChannelsId` operationId).
+func (c *ClientWithResponses) PutNotificationChannelsIdWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutNotificationChannelsIdResponse, error) {
+	rsp, err := c.PutNotificationChannelsIdWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutNotificationChannelsIdResponse(rsp)
+}
+
+// PutNotificationChannelsIdWithResponse Replace a notification channel
+//
+// Role: operator. Write-only values left out keep their current values (webhook url, secret and headers; SMTP password with an unchanged username; chat url). The type cannot change.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /notification-channels/{id} (the `PutNotificationChannelsId` operationId).
+func (c *ClientWithResponses) PutNotificationChannelsIdWithResponse(ctx context.Context, id string, body PutNotificationChannelsIdJSONRequestBody, reqEditors ...RequestEditorFn) (*PutNotificationChannelsIdResponse, error) {
+	rsp, err := c.PutNotificationChannelsId(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutNotificationChannelsIdResponse(rsp)
+}
+
+// PostNotificationChannelsIdTestWithResponse Send a test notification
+//
+// Role: operator. Sends a test message to the channel now (even when it is disabled) and answers with the delivery as logged: status delivered, or failed with last_error. It is not retried.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /notification-channels/{id}/test (the `PostNotificationChannelsIdTest` operationId).
+func (c *ClientWithResponses) PostNotificationChannelsIdTestWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PostNotificationChannelsIdTestResponse, error) {
+	rsp, err := c.PostNotificationChannelsIdTest(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostNotificationChannelsIdTestResponse(rsp)
+}
+
+// GetNotificationDeliveriesWithResponse List notification deliveries
+//
+// Role: viewer. The delivery log, newest first: every event sent (or being retried, or given up) to a channel or a schedule's ping URL, with its attempts count and last error. Filters combine.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /notification-deliveries (the `GetNotificationDeliveries` operationId).
+func (c *ClientWithResponses) GetNotificationDeliveriesWithResponse(ctx context.Context, params *GetNotificationDeliveriesParams, reqEditors ...RequestEditorFn) (*GetNotificationDeliveriesResponse, error) {
+	rsp, err := c.GetNotificationDeliveries(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetNotificationDeliveriesResponse(rsp)
+}
+
+// GetNotificationDeliveriesIdWithResponse Get a notification delivery
+//
+// Role: viewer. The delivery, the event it carries, and every attempt with its status code and error.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /notification-deliveries/{id} (the `GetNotificationDeliveriesId` operationId).
+func (c *ClientWithResponses) GetNotificationDeliveriesIdWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*GetNotificationDeliveriesIdResponse, error) {
+	rsp, err := c.GetNotificationDeliveriesId(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetNotificationDeliveriesIdResponse(rsp)
+}
+
+// GetNotificationRulesWithResponse List notification rules
+//
+// Role: viewer. Oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /notification-rules (the `GetNotificationRules` operationId).
+func (c *ClientWithResponses) GetNotificationRulesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetNotificationRulesResponse, error) {
+	rsp, err := c.GetNotificationRules(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetNotificationRulesResponse(rsp)
+}
+
+// PostNotificationRulesWithBodyWithResponse Create a notification rule
+//
+// Role: operator. Routes events to a channel. Events: alert.opened, alert.escalated (an open alert reached a higher severity), alert.resolved, job.succeeded, job.warning, job.failed (default: the three alert events). Empty filters match everything. An event reaches a channel once even when several rules route it there.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /notification-rules (the `PostNotificationRules` operationId).
+func (c *ClientWithResponses) PostNotificationRulesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostNotificationRulesResponse, error) {
+	rsp, err := c.PostNotificationRulesWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostNotificationRulesResponse(rsp)
+}
+
+// PostNotificationRulesWithResponse Create a notification rule
+//
+// Role: operator. Routes events to a channel. Events: alert.opened, alert.escalated (an open alert reached a higher severity), alert.resolved, job.succeeded, job.warning, job.failed (default: the three alert events). Empty filters match everything. An event reaches a channel once even when several rules route it there.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /notification-rules (the `PostNotificationRules` operationId).
+func (c *ClientWithResponses) PostNotificationRulesWithResponse(ctx context.Context, body PostNotificationRulesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostNotificationRulesResponse, error) {
+	rsp, err := c.PostNotificationRules(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostNotificationRulesResponse(rsp)
+}
+
+// DeleteNotificationRulesIdWithResponse Delete a notification rule
+//
+// Role: operator.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /notification-rules/{id} (the `DeleteNotificationRulesId` operationId).
+func (c *ClientWithResponses) DeleteNotificationRulesIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteNotificationRulesIdResponse, error) {
+	rsp, err := c.DeleteNotificationRulesId(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteNotificationRulesIdResponse(rsp)
+}
+
+// GetNotificationRulesIdWithResponse Get a notification rule
+//
+// Role: viewer.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /notification-rules/{id} (the `GetNotificationRulesId` operationId).
+func (c *ClientWithResponses) GetNotificationRulesIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetNotificationRulesIdResponse, error) {
+	rsp, err := c.GetNotificationRulesId(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetNotificationRulesIdResponse(rsp)
+}
+
+// PutNotificationRulesIdWithBodyWithResponse Replace a notification rule
+//
+// Role: operator.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /notification-rules/{id} (the `PutNotificationRulesId` operationId).
+func (c *ClientWithResponses) PutNotificationRulesIdWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutNotificationRulesIdResponse, error) {
+	rsp, err := c.PutNotificationRulesIdWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutNotificationRulesIdResponse(rsp)
+}
+
+// PutNotificationRulesIdWithResponse Replace a notification rule
+//
+// Role: operator.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /notification-rules/{id} (the `PutNotificationRulesId` operationId).
+func (c *ClientWithResponses) PutNotificationRulesIdWithResponse(ctx context.Context, id string, body PutNotificationRulesIdJSONRequestBody, reqEditors ...RequestEditorFn) (*PutNotificationRulesIdResponse, error) {
+	rsp, err := c.PutNotificationRulesId(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutNotificationRulesIdResponse(rsp)
 }
 
 // GetSchedulesPreviewWithResponse Preview a cron expression
@@ -10128,6 +17838,86 @@ func (c *ClientWithResponses) DeleteUsersIdSessionsWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParseDeleteUsersIdSessionsResponse(rsp)
+}
+
+// ParseGetAlertsResponse parses an HTTP response from a GetAlertsWithResponse call
+func ParseGetAlertsResponse(rsp *http.Response) (*GetAlertsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAlertsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AlertPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAlertsIdResponse parses an HTTP response from a GetAlertsIdWithResponse call
+func ParseGetAlertsIdResponse(rsp *http.Response) (*GetAlertsIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAlertsIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Alert
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseGetApiTokensResponse parses an HTTP response from a GetApiTokensWithResponse call
@@ -10605,6 +18395,163 @@ func ParsePostAuthSetupResponse(rsp *http.Response) (*PostAuthSetupResponse, err
 	return response, nil
 }
 
+// ParseDeleteDownloadsIdResponse parses an HTTP response from a DeleteDownloadsIdWithResponse call
+func ParseDeleteDownloadsIdResponse(rsp *http.Response) (*DeleteDownloadsIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteDownloadsIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Download
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetDownloadsIdResponse parses an HTTP response from a GetDownloadsIdWithResponse call
+func ParseGetDownloadsIdResponse(rsp *http.Response) (*GetDownloadsIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDownloadsIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Download
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetDownloadsIdContentResponse parses an HTTP response from a GetDownloadsIdContentWithResponse call
+func ParseGetDownloadsIdContentResponse(rsp *http.Response) (*GetDownloadsIdContentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDownloadsIdContentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
+// ParsePostDownloadsIdTicketsResponse parses an HTTP response from a PostDownloadsIdTicketsWithResponse call
+func ParsePostDownloadsIdTicketsResponse(rsp *http.Response) (*PostDownloadsIdTicketsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostDownloadsIdTicketsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest DownloadTicket
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetEnrollmentTokensResponse parses an HTTP response from a GetEnrollmentTokensWithResponse call
 func ParseGetEnrollmentTokensResponse(rsp *http.Response) (*GetEnrollmentTokensResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10740,6 +18687,79 @@ func ParseDeleteEnrollmentTokensIdResponse(rsp *http.Response) (*DeleteEnrollmen
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetHealthHostsResponse parses an HTTP response from a GetHealthHostsWithResponse call
+func ParseGetHealthHostsResponse(rsp *http.Response) (*GetHealthHostsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetHealthHostsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostHealthPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetHealthSummaryResponse parses an HTTP response from a GetHealthSummaryWithResponse call
+func ParseGetHealthSummaryResponse(rsp *http.Response) (*GetHealthSummaryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetHealthSummaryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HealthSummary
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
 
 	}
 
@@ -10960,6 +18980,46 @@ func ParsePostHostsIdDecommissionResponse(rsp *http.Response) (*PostHostsIdDecom
 	return response, nil
 }
 
+// ParseGetHostsIdHealthResponse parses an HTTP response from a GetHostsIdHealthWithResponse call
+func ParseGetHostsIdHealthResponse(rsp *http.Response) (*GetHostsIdHealthResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetHostsIdHealthResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostHealth
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParsePostHostsIdJobsResponse parses an HTTP response from a PostHostsIdJobsWithResponse call
 func ParsePostHostsIdJobsResponse(rsp *http.Response) (*PostHostsIdJobsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10980,6 +19040,114 @@ func ParsePostHostsIdJobsResponse(rsp *http.Response) (*PostHostsIdJobsResponse,
 			return nil, err
 		}
 		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteHostsIdObjectiveResponse parses an HTTP response from a DeleteHostsIdObjectiveWithResponse call
+func ParseDeleteHostsIdObjectiveResponse(rsp *http.Response) (*DeleteHostsIdObjectiveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteHostsIdObjectiveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostHealth
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutHostsIdObjectiveResponse parses an HTTP response from a PutHostsIdObjectiveWithResponse call
+func ParsePutHostsIdObjectiveResponse(rsp *http.Response) (*PutHostsIdObjectiveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutHostsIdObjectiveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostHealth
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest ProtocolError
@@ -11270,6 +19438,142 @@ func ParsePatchHostsIdRepositoriesRidResponse(rsp *http.Response) (*PatchHostsId
 	return response, nil
 }
 
+// ParseGetHostsIdRepositoriesRidDiffResponse parses an HTTP response from a GetHostsIdRepositoriesRidDiffWithResponse call
+func ParseGetHostsIdRepositoriesRidDiffResponse(rsp *http.Response) (*GetHostsIdRepositoriesRidDiffResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetHostsIdRepositoriesRidDiffResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DiffPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest BrowsePending
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetHostsIdRepositoriesRidFindResponse parses an HTTP response from a GetHostsIdRepositoriesRidFindWithResponse call
+func ParseGetHostsIdRepositoriesRidFindResponse(rsp *http.Response) (*GetHostsIdRepositoriesRidFindResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetHostsIdRepositoriesRidFindResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FindPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest BrowsePending
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetHostsIdRepositoriesRidSnapshotsResponse parses an HTTP response from a GetHostsIdRepositoriesRidSnapshotsWithResponse call
 func ParseGetHostsIdRepositoriesRidSnapshotsResponse(rsp *http.Response) (*GetHostsIdRepositoriesRidSnapshotsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11311,6 +19615,330 @@ func ParseGetHostsIdRepositoriesRidSnapshotsResponse(rsp *http.Response) (*GetHo
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse parses an HTTP response from a PostHostsIdRepositoriesRidSnapshotsSidDownloadsWithResponse call
+func ParsePostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse(rsp *http.Response) (*PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostHostsIdRepositoriesRidSnapshotsSidDownloadsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest DownloadCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetHostsIdRepositoriesRidSnapshotsSidIndexResponse parses an HTTP response from a GetHostsIdRepositoriesRidSnapshotsSidIndexWithResponse call
+func ParseGetHostsIdRepositoriesRidSnapshotsSidIndexResponse(rsp *http.Response) (*GetHostsIdRepositoriesRidSnapshotsSidIndexResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetHostsIdRepositoriesRidSnapshotsSidIndexResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SnapshotIndex
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostHostsIdRepositoriesRidSnapshotsSidIndexResponse parses an HTTP response from a PostHostsIdRepositoriesRidSnapshotsSidIndexWithResponse call
+func ParsePostHostsIdRepositoriesRidSnapshotsSidIndexResponse(rsp *http.Response) (*PostHostsIdRepositoriesRidSnapshotsSidIndexResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostHostsIdRepositoriesRidSnapshotsSidIndexResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SnapshotIndex
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest SnapshotIndex
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostHostsIdRepositoriesRidSnapshotsSidRestoreResponse parses an HTTP response from a PostHostsIdRepositoriesRidSnapshotsSidRestoreWithResponse call
+func ParsePostHostsIdRepositoriesRidSnapshotsSidRestoreResponse(rsp *http.Response) (*PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostHostsIdRepositoriesRidSnapshotsSidRestoreResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Job
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetHostsIdRepositoriesRidSnapshotsSidSearchResponse parses an HTTP response from a GetHostsIdRepositoriesRidSnapshotsSidSearchWithResponse call
+func ParseGetHostsIdRepositoriesRidSnapshotsSidSearchResponse(rsp *http.Response) (*GetHostsIdRepositoriesRidSnapshotsSidSearchResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetHostsIdRepositoriesRidSnapshotsSidSearchResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SearchPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetHostsIdRepositoriesRidSnapshotsSidTreeResponse parses an HTTP response from a GetHostsIdRepositoriesRidSnapshotsSidTreeWithResponse call
+func ParseGetHostsIdRepositoriesRidSnapshotsSidTreeResponse(rsp *http.Response) (*GetHostsIdRepositoriesRidSnapshotsSidTreeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetHostsIdRepositoriesRidSnapshotsSidTreeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DirPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest BrowsePending
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
 
 	}
 
@@ -11761,6 +20389,147 @@ func ParsePostHostsIdSchedulesSidEnableResponse(rsp *http.Response) (*PostHostsI
 	return response, nil
 }
 
+// ParseDeleteHostsIdSchedulesSidPingResponse parses an HTTP response from a DeleteHostsIdSchedulesSidPingWithResponse call
+func ParseDeleteHostsIdSchedulesSidPingResponse(rsp *http.Response) (*DeleteHostsIdSchedulesSidPingResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteHostsIdSchedulesSidPingResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SchedulePing
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetHostsIdSchedulesSidPingResponse parses an HTTP response from a GetHostsIdSchedulesSidPingWithResponse call
+func ParseGetHostsIdSchedulesSidPingResponse(rsp *http.Response) (*GetHostsIdSchedulesSidPingResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetHostsIdSchedulesSidPingResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SchedulePing
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutHostsIdSchedulesSidPingResponse parses an HTTP response from a PutHostsIdSchedulesSidPingWithResponse call
+func ParsePutHostsIdSchedulesSidPingResponse(rsp *http.Response) (*PutHostsIdSchedulesSidPingResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutHostsIdSchedulesSidPingResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SchedulePing
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParsePostHostsIdSchedulesSidRunResponse parses an HTTP response from a PostHostsIdSchedulesSidRunWithResponse call
 func ParsePostHostsIdSchedulesSidRunResponse(rsp *http.Response) (*PostHostsIdSchedulesSidRunResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12032,6 +20801,589 @@ func ParseGetJobsIdLogsResponse(rsp *http.Response) (*GetJobsIdLogsResponse, err
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetNotificationChannelsResponse parses an HTTP response from a GetNotificationChannelsWithResponse call
+func ParseGetNotificationChannelsResponse(rsp *http.Response) (*GetNotificationChannelsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetNotificationChannelsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationChannelList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostNotificationChannelsResponse parses an HTTP response from a PostNotificationChannelsWithResponse call
+func ParsePostNotificationChannelsResponse(rsp *http.Response) (*PostNotificationChannelsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostNotificationChannelsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest NotificationChannel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteNotificationChannelsIdResponse parses an HTTP response from a DeleteNotificationChannelsIdWithResponse call
+func ParseDeleteNotificationChannelsIdResponse(rsp *http.Response) (*DeleteNotificationChannelsIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteNotificationChannelsIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetNotificationChannelsIdResponse parses an HTTP response from a GetNotificationChannelsIdWithResponse call
+func ParseGetNotificationChannelsIdResponse(rsp *http.Response) (*GetNotificationChannelsIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetNotificationChannelsIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationChannel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutNotificationChannelsIdResponse parses an HTTP response from a PutNotificationChannelsIdWithResponse call
+func ParsePutNotificationChannelsIdResponse(rsp *http.Response) (*PutNotificationChannelsIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutNotificationChannelsIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationChannel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostNotificationChannelsIdTestResponse parses an HTTP response from a PostNotificationChannelsIdTestWithResponse call
+func ParsePostNotificationChannelsIdTestResponse(rsp *http.Response) (*PostNotificationChannelsIdTestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostNotificationChannelsIdTestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationDelivery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetNotificationDeliveriesResponse parses an HTTP response from a GetNotificationDeliveriesWithResponse call
+func ParseGetNotificationDeliveriesResponse(rsp *http.Response) (*GetNotificationDeliveriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetNotificationDeliveriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationDeliveryPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetNotificationDeliveriesIdResponse parses an HTTP response from a GetNotificationDeliveriesIdWithResponse call
+func ParseGetNotificationDeliveriesIdResponse(rsp *http.Response) (*GetNotificationDeliveriesIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetNotificationDeliveriesIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationDeliveryDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetNotificationRulesResponse parses an HTTP response from a GetNotificationRulesWithResponse call
+func ParseGetNotificationRulesResponse(rsp *http.Response) (*GetNotificationRulesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetNotificationRulesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationRuleList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostNotificationRulesResponse parses an HTTP response from a PostNotificationRulesWithResponse call
+func ParsePostNotificationRulesResponse(rsp *http.Response) (*PostNotificationRulesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostNotificationRulesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest NotificationRule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteNotificationRulesIdResponse parses an HTTP response from a DeleteNotificationRulesIdWithResponse call
+func ParseDeleteNotificationRulesIdResponse(rsp *http.Response) (*DeleteNotificationRulesIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteNotificationRulesIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetNotificationRulesIdResponse parses an HTTP response from a GetNotificationRulesIdWithResponse call
+func ParseGetNotificationRulesIdResponse(rsp *http.Response) (*GetNotificationRulesIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetNotificationRulesIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationRule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutNotificationRulesIdResponse parses an HTTP response from a PutNotificationRulesIdWithResponse call
+func ParsePutNotificationRulesIdResponse(rsp *http.Response) (*PutNotificationRulesIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutNotificationRulesIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationRule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ProtocolError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ProtocolError

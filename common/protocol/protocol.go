@@ -50,7 +50,7 @@ const (
 )
 
 // JobKinds lists every job kind the agent can run.
-var JobKinds = []string{KindInit, KindBackup, KindForget, KindPrune, KindCheck, KindUnlock, KindSnapshots, KindStats}
+var JobKinds = []string{KindInit, KindBackup, KindForget, KindPrune, KindCheck, KindUnlock, KindSnapshots, KindStats, KindRestore}
 
 // ScheduleKinds lists the job kinds a schedule may have.
 var ScheduleKinds = []string{KindBackup, KindForget, KindPrune, KindCheck, KindUnlock}
@@ -166,12 +166,13 @@ type PollResponse struct {
 
 // Command is one queued instruction for the agent.
 type Command struct {
-	ID        int64      `json:"id"`
-	Type      string     `json:"type" enums:"command.run,command.cancel"`
-	JobID     string     `json:"job_id"`
-	CreatedAt time.Time  `json:"created_at"`
-	Run       *RunSpec   `json:"run,omitempty"`
-	Cancel    *CancelArg `json:"cancel,omitempty"`
+	ID        int64       `json:"id"`
+	Type      string      `json:"type" enums:"command.run,command.cancel,command.browse"`
+	JobID     string      `json:"job_id"`
+	CreatedAt time.Time   `json:"created_at"`
+	Run       *RunSpec    `json:"run,omitempty"`
+	Cancel    *CancelArg  `json:"cancel,omitempty"`
+	Browse    *BrowseSpec `json:"browse,omitempty"` // command.browse (browse.go); JobID is its request id
 }
 
 // CancelArg says why a job is being cancelled.
@@ -181,18 +182,19 @@ type CancelArg struct {
 
 // RunSpec is everything the agent needs to run one job.
 type RunSpec struct {
-	JobID        string      `json:"job_id"`
-	Kind         string      `json:"kind"`
-	ScheduleID   string      `json:"schedule_id,omitempty"`
-	Repository   Repository  `json:"repository"`
-	Paths        []string    `json:"paths,omitempty"`
-	Excludes     []string    `json:"excludes,omitempty"`
-	Tags         []string    `json:"tags,omitempty"`
-	Retention    *Retention  `json:"retention,omitempty"`
-	Options      *JobOptions `json:"options,omitempty"`
-	PreHook      string      `json:"pre_hook,omitempty"`
-	PostHook     string      `json:"post_hook,omitempty"`
-	ScheduledFor *time.Time  `json:"scheduled_for,omitempty"`
+	JobID        string       `json:"job_id"`
+	Kind         string       `json:"kind"`
+	ScheduleID   string       `json:"schedule_id,omitempty"`
+	Repository   Repository   `json:"repository"`
+	Paths        []string     `json:"paths,omitempty"`
+	Excludes     []string     `json:"excludes,omitempty"`
+	Tags         []string     `json:"tags,omitempty"`
+	Retention    *Retention   `json:"retention,omitempty"`
+	Options      *JobOptions  `json:"options,omitempty"`
+	PreHook      string       `json:"pre_hook,omitempty"`
+	PostHook     string       `json:"post_hook,omitempty"`
+	ScheduledFor *time.Time   `json:"scheduled_for,omitempty"`
+	Restore      *RestoreSpec `json:"restore,omitempty"` // KindRestore (browse.go)
 }
 
 // Repository is a restic repository as the agent needs it, secrets included: it is only

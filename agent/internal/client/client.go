@@ -137,8 +137,9 @@ type call struct {
 	method  string
 	path    string // protocol.Path* with {id} already replaced
 	query   url.Values
-	in      any // request body, JSON-encoded; nil for none
-	out     any // where a 2xx body is decoded; nil to discard
+	in      any    // request body, JSON-encoded; nil for none
+	raw     []byte // request body sent as is (application/octet-stream) when in is nil
+	out     any    // where a 2xx body is decoded; nil to discard
 	timeout time.Duration
 	retries int // 0: the client's default
 	noAuth  bool
@@ -156,6 +157,8 @@ func (c *Client) do(ctx context.Context, cl call) error {
 			return fmt.Errorf("encode %s body: %w", cl.path, err)
 		}
 		body = b
+	} else if cl.raw != nil {
+		body = cl.raw
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, cl.method, u.String(), body)
 	if err != nil {
@@ -165,6 +168,8 @@ func (c *Client) do(ctx context.Context, cl call) error {
 	req.Header.Set("User-Agent", c.userAgent)
 	if cl.in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	} else if cl.raw != nil {
+		req.Header.Set("Content-Type", "application/octet-stream")
 	}
 	if !cl.noAuth && c.credential != "" {
 		req.Header.Set("Authorization", "Bearer "+c.credential)

@@ -23,6 +23,8 @@ func (d *Daemon) handleCommand(ctx context.Context, cmd protocol.Command) {
 		res = d.acceptRun(cmd)
 	case protocol.CommandCancel:
 		res = d.cancelCommand(cmd)
+	case protocol.CommandBrowse:
+		res = d.acceptBrowse(cmd) // browse.go
 	default:
 		res = protocol.CommandResult{Status: protocol.CommandRejected, Reason: fmt.Sprintf("unknown command type %q", cmd.Type)}
 	}

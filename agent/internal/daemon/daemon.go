@@ -135,6 +135,7 @@ type Daemon struct {
 	spool    *spool.Spool
 	sched    *schedule.Scheduler
 	queues   *queues
+	browse   browseOps // browse operations (browse.go)
 	pacing   *pacing
 	status   *statusKeeper
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -201,6 +202,23 @@ func appendTail(lines []string, l string) []string {
 // outcome.stdout instead of being read line by line (and is not logged). The error
 // return is for a restic that could not be started.
 func (j *job) restic(ctx context.Context, collect bool, args ...string) (*outcome, error) {
+	return j.exec(ctx, execOpts{collect: collect}, args...)
+}
+
+// execOpts change how exec treats one restic process.
+type execOpts struct {
+	// collect keeps stdout whole in outcome.stdout (see restic).
+	collect bool
+	// stdout, when set, receives stdout raw (not logged, not parsed); a write error
+	// makes restic's stdout fail, which stops it.
+	stdout io.Writer
+	// started is called with the process id once restic runs.
+	started func(pid int)
+}
+
+// exec runs one restic command to its end (see restic).
+func (j *job) exec(ctx context.Context, opts execOpts, args ...string) (*outcome, error) {
+	collect := opts.collect
 	argv := j.globalArgs()
 	argv = append(argv, args...)
 	j.sink.note("run: restic %s", quoteArgs(argv))
@@ -214,9 +232,12 @@ func (j *job) restic(ctx context.Context, collect bool, args ...string) (*outcom
 	cmd := exec.CommandContext(ctx, j.binary, argv...)
 	cmd.Env = j.env
 	cmd.Dir = j.r.Dir
-	if collect {
+	switch {
+	case opts.stdout != nil:
+		cmd.Stdout = opts.stdout
+	case collect:
 		cmd.Stdout = collected
-	} else {
+	default:
 		cmd.Stdout = stdoutLines
 	}
 	cmd.Stderr = stderrLines
@@ -228,7 +249,13 @@ func (j *job) restic(ctx context.Context, collect bool, args ...string) (*outcom
 	}
 	cmd.WaitDelay = grace
 
-	runErr := cmd.Run()
+	runErr := cmd.Start()
+	if runErr == nil {
+		if opts.started != nil {
+			opts.started(cmd.Process.Pid)
+		}
+		runErr = cmd.Wait()
+	}
 	_ = stdoutLines.Close()
 	_ = stderrLines.Close()
 	j.sink.flush()

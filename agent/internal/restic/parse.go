@@ -30,6 +30,9 @@ type message struct {
 	BytesDone        int64    `json:"bytes_done"`
 	ErrorCount       int64    `json:"error_count"`
 	CurrentFiles     []string `json:"current_files"`
+	// restore's status and summary (0.16+) count restored files and bytes
+	FilesRestored int64 `json:"files_restored"`
+	BytesRestored int64 `json:"bytes_restored"`
 	// error: backup's {"error": {}|{"message": …}|<serialised Go error>, "during", "item"};
 	// check (0.18) uses a top-level "message".
 	Error  json.RawMessage `json:"error"`
@@ -132,8 +135,10 @@ func toProgress(m message, now time.Time, elapsed time.Duration) protocol.Progre
 		ErrorCount:       m.ErrorCount,
 		CurrentFiles:     m.CurrentFiles,
 	}
+	p.FilesDone = max(p.FilesDone, m.FilesRestored)
+	p.BytesDone = max(p.BytesDone, m.BytesRestored)
 	if secs > 0 {
-		p.BytesPerSecond = float64(m.BytesDone) / secs
+		p.BytesPerSecond = float64(p.BytesDone) / secs
 	}
 	return p
 }

@@ -130,6 +130,8 @@ func (r *Runner) Run(ctx context.Context, spec protocol.RunSpec, ev Events) (Res
 		res, err = j.snapshots(ctx)
 	case protocol.KindStats:
 		res, err = j.stats(ctx)
+	case protocol.KindRestore:
+		res, err = j.restore(ctx)
 	default:
 		return Result{}, fmt.Errorf("restic: unknown job kind %q", spec.Kind) // ValidateSpec prevents this
 	}

@@ -78,6 +78,10 @@ func ValidateSpec(spec protocol.RunSpec) error {
 		if opts.MaxUnused != "" && !maxUnusedRE.MatchString(opts.MaxUnused) {
 			add("options.max_unused %q: want a percentage (5%%), a size (500M, 2G) or \"unlimited\"", opts.MaxUnused)
 		}
+	case protocol.KindRestore:
+		if err := validateRestore(spec.Restore); err != nil {
+			errs = append(errs, err)
+		}
 	case protocol.KindCheck:
 		if opts.ReadDataSubset != "" {
 			if err := validateReadDataSubset(opts.ReadDataSubset); err != nil {

@@ -14,6 +14,7 @@ func validSpec(kind string) protocol.RunSpec {
 		Repository: protocol.Repository{URL: "/srv/repo", Password: "pw"},
 		Paths:      []string{"/data"},
 		Retention:  &protocol.Retention{KeepLast: 3},
+		Restore:    &protocol.RestoreSpec{Snapshot: "0123abcd", Target: "/restore"},
 	}
 }
 
@@ -26,7 +27,12 @@ func TestValidateSpec(t *testing.T) {
 	}{
 		{"backup ok", func(*protocol.RunSpec) {}, protocol.KindBackup, ""},
 		{"dash path is fine", func(s *protocol.RunSpec) { s.Paths = []string{"-rf", "--password-command=x"} }, protocol.KindBackup, ""},
-		{"unknown kind", func(s *protocol.RunSpec) { s.Kind = "restore" }, protocol.KindBackup, "unknown job kind"},
+		{"unknown kind", func(s *protocol.RunSpec) { s.Kind = "rm" }, protocol.KindBackup, "unknown job kind"},
+		{"restore without spec", func(s *protocol.RunSpec) { s.Restore = nil }, protocol.KindRestore, "no restore spec"},
+		{"restore relative target", func(s *protocol.RunSpec) { s.Restore.Target = "srv" }, protocol.KindRestore, "absolute path"},
+		{"restore latest", func(s *protocol.RunSpec) { s.Restore.Snapshot = "latest" }, protocol.KindRestore, "hex digits"},
+		{"restore bad overwrite", func(s *protocol.RunSpec) { s.Restore.Overwrite = "sometimes" }, protocol.KindRestore, "restore.overwrite"},
+		{"restore dash include", func(s *protocol.RunSpec) { s.Restore.Includes = []string{"--password-command=x"} }, protocol.KindRestore, ""},
 		{"no paths", func(s *protocol.RunSpec) { s.Paths = nil }, protocol.KindBackup, "at least one path"},
 		{"empty path", func(s *protocol.RunSpec) { s.Paths = []string{""} }, protocol.KindBackup, "paths[0]: empty"},
 		{"NUL path", func(s *protocol.RunSpec) { s.Paths = []string{"/a\x00b"} }, protocol.KindBackup, "control characters"},

@@ -64,6 +64,8 @@ type features struct {
 	restEnvCreds bool // RESTIC_REST_USERNAME / RESTIC_REST_PASSWORD (0.16.1); older: in the URL
 	checkJSON    bool // check --json prints a summary and error messages (0.18.0)
 	compression  bool // repository format v2, stats raw-data reports compression (0.15.0)
+	restoreJSON  bool // restore --json prints status and summary lines (0.16.0); older: text
+	overwrite    bool // restore --overwrite (0.17.0); older restic always overwrites
 }
 
 func featuresFor(v Version) features {
@@ -72,6 +74,8 @@ func featuresFor(v Version) features {
 		restEnvCreds: v.AtLeast(0, 16, 1),
 		checkJSON:    v.AtLeast(0, 18, 0),
 		compression:  v.AtLeast(0, 15, 0),
+		restoreJSON:  v.AtLeast(0, 16, 0),
+		overwrite:    v.AtLeast(0, 17, 0),
 	}
 }
 

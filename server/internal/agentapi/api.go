@@ -118,6 +118,7 @@ func (a *API) Register(g *gin.RouterGroup) {
 	authed.POST("/schedules/:id/fire", a.scheduleFire)
 	authed.POST("/repositories/:id/snapshots", a.repoSnapshots)
 	authed.POST("/repositories/:id/stats", a.repoStats)
+	a.registerBrowse(authed) // browse_reports.go
 }
 
 func (a *API) pacing(hold time.Duration) protocol.Pacing {

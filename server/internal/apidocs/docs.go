@@ -15,6 +15,134 @@ const docTemplate = `{
     "host": "{{.Host}}",
     "basePath": "{{.BasePath}}",
     "paths": {
+        "/agent/browse/{id}/dirs": {
+            "post": {
+                "security": [
+                    {
+                        "AgentCredential": []
+                    }
+                ],
+                "description": "Parts of directories of an ls or index request, each at most chunk_entries entries starting at a multiple of it; the last part of a directory has last and total. Idempotent: a part is keyed by its directory and offset. cancel in the answer: stop.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "agent"
+                ],
+                "summary": "Send directory listings",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "browse request id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "directory parts",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/protocol.BrowseDirBatch"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.BrowseAck"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/agent/browse/{id}/finish": {
+            "post": {
+                "security": [
+                    {
+                        "AgentCredential": []
+                    }
+                ],
+                "description": "Status, error and, for find and diff, the result; for a dump its size and SHA-256. The first finish wins; a repeat answers 200.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "agent"
+                ],
+                "summary": "Finish a browse request",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "browse request id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "outcome",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/protocol.BrowseFinish"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.BrowseAck"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
         "/agent/commands/{id}/result": {
             "post": {
                 "security": [
@@ -56,6 +184,147 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/protocol.Empty"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/agent/downloads/{id}/chunks": {
+            "post": {
+                "security": [
+                    {
+                        "AgentCredential": []
+                    }
+                ],
+                "description": "The raw body holds the dump's bytes from offset on (at most 8 MiB). Bytes the server already holds are ignored, so a retried chunk is harmless; the answer's offset is how many bytes it holds. An offset beyond that answers 409 offset_mismatch. cancel in the answer: stop (cancelled, expired or over the limit).",
+                "consumes": [
+                    "application/octet-stream"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "agent"
+                ],
+                "summary": "Send download bytes",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "browse request id of the dump",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "byte offset of the body",
+                        "name": "offset",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "description": "bytes",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "type": "string"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.DownloadChunkAck"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "offset_mismatch",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/agent/downloads/{id}/start": {
+            "post": {
+                "security": [
+                    {
+                        "AgentCredential": []
+                    }
+                ],
+                "description": "What the dump sends: a file (with its size) or a directory's archive. A file over the server's limit fails the download: the answer says cancel.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "agent"
+                ],
+                "summary": "Start a download",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "browse request id of the dump",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "what is sent",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/protocol.DownloadStart"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.BrowseAck"
                         }
                     },
                     "400": {
@@ -712,6 +981,149 @@ const docTemplate = `{
                 }
             }
         },
+        "/alerts": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Open and resolved alerts (the history), most recently opened first; filters combine. There is at most one open alert per host and condition.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "health"
+                ],
+                "summary": "List alerts",
+                "parameters": [
+                    {
+                        "enum": [
+                            "open",
+                            "resolved"
+                        ],
+                        "type": "string",
+                        "description": "open or resolved (default both)",
+                        "name": "state",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "host_id",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "backup_objective",
+                            "agent_offline",
+                            "repository_locked",
+                            "check_failed",
+                            "restic_outdated"
+                        ],
+                        "type": "string",
+                        "description": "condition",
+                        "name": "condition",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "info",
+                            "warning",
+                            "critical"
+                        ],
+                        "type": "string",
+                        "description": "severity",
+                        "name": "severity",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "page size (1-500, default 50)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/AlertPage"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/alerts/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "health"
+                ],
+                "summary": "Get an alert",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "alert id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Alert"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
         "/api-tokens": {
             "get": {
                 "security": [
@@ -1302,6 +1714,253 @@ const docTemplate = `{
                 }
             }
         },
+        "/downloads/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Its state, the bytes the server holds, and once complete its size and SHA-256.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "browse"
+                ],
+                "summary": "Get a download",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "download id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Download"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Stops the agent's dump at its next chunk; a finished download keeps its bytes until they expire. Audited.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "browse"
+                ],
+                "summary": "Cancel a download",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "download id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Download"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/downloads/{id}/content": {
+            "get": {
+                "description": "Authorised by the ticket alone (single use, short-lived): a browser can follow the URL. Streams the bytes as the agent sends them. A file has a Content-Length; an archive's size is known once complete. Range (bytes=N- or bytes=N-M) resumes: 206 with Content-Range (for an archive still being made, the answer starts once it is complete). A download that fails midway ends the connection without a proper end, so the browser marks it failed.",
+                "produces": [
+                    "application/octet-stream"
+                ],
+                "tags": [
+                    "browse"
+                ],
+                "summary": "Download content",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "download id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "ticket",
+                        "name": "ticket",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "bytes=N-",
+                        "name": "Range",
+                        "in": "header"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the bytes",
+                        "schema": {
+                            "type": "file"
+                        }
+                    },
+                    "206": {
+                        "description": "the requested range",
+                        "schema": {
+                            "type": "file"
+                        }
+                    },
+                    "401": {
+                        "description": "ticket_invalid",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "413": {
+                        "description": "too_large",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "416": {
+                        "description": "Requested Range Not Satisfiable",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "502": {
+                        "description": "Bad Gateway",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "504": {
+                        "description": "Gateway Timeout",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/downloads/{id}/tickets": {
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Another single-use ticket for the download's content, e.g. to resume an interrupted download with a Range header. Audited.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "browse"
+                ],
+                "summary": "New download ticket",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "download id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/DownloadTicket"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
         "/enrollment-tokens": {
             "get": {
                 "security": [
@@ -1468,6 +2127,120 @@ const docTemplate = `{
                     },
                     "404": {
                         "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/health/hosts": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Hosts that are not decommissioned, by name, keyset-paginated, each with its objective, state and open alerts. Filter by objective state or by a condition with an open alert.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "health"
+                ],
+                "summary": "List hosts with their backup objective state",
+                "parameters": [
+                    {
+                        "enum": [
+                            "ok",
+                            "at_risk",
+                            "violated",
+                            "none",
+                            "unknown"
+                        ],
+                        "type": "string",
+                        "description": "objective state",
+                        "name": "state",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "backup_objective",
+                            "agent_offline",
+                            "repository_locked",
+                            "check_failed",
+                            "restic_outdated"
+                        ],
+                        "type": "string",
+                        "description": "hosts with an open alert of this condition",
+                        "name": "condition",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "page size (1-500, default 50)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/HostHealthPage"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/health/summary": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Hosts (not decommissioned) by backup objective state, open alerts by condition and severity, and when the fleet was last evaluated.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "health"
+                ],
+                "summary": "Fleet health summary",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/HealthSummary"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
                         "schema": {
                             "$ref": "#/definitions/protocol.Error"
                         }
@@ -1788,6 +2561,55 @@ const docTemplate = `{
                 }
             }
         },
+        "/hosts/{id}/health": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. The objective (derived from the host's backup schedules — twice the longest interval between runs plus slack — unless overridden), the state as last evaluated, the last successful backup and the open alerts.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "health"
+                ],
+                "summary": "Get a host's backup objective and state",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/HostHealth"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
         "/hosts/{id}/jobs": {
             "post": {
                 "security": [
@@ -1860,6 +2682,138 @@ const docTemplate = `{
                     },
                     "409": {
                         "description": "host_decommissioned",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/objective": {
+            "put": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. The host's last successful backup may be at most max_age_seconds old; past 75% of it the host is at risk, past it the objective is violated. Applies from the next evaluation round.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "health"
+                ],
+                "summary": "Override a host's backup objective",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the objective",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/ObjectiveInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/HostHealth"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "host_decommissioned",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. The objective is derived from the host's backup schedules again.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "health"
+                ],
+                "summary": "Remove a host's objective override",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/HostHealth"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "unknown host, or no override",
                         "schema": {
                             "$ref": "#/definitions/protocol.Error"
                         }
@@ -2193,6 +3147,233 @@ const docTemplate = `{
                 }
             }
         },
+        "/hosts/{id}/repositories/{rid}/diff": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. The host's agent runs restic diff: the paths added (+), removed (-), changed (M), changed in type (T) or metadata (U), and restic's totals. Kept for good (snapshots never change). Waits like the tree; 202 to retry.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "browse"
+                ],
+                "summary": "Compare two snapshots",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "repository id",
+                        "name": "rid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "older snapshot id",
+                        "name": "from",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "newer snapshot id",
+                        "name": "to",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "changes per page (1-5000, default 500)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "seconds to wait for the agent (0-60, default 25)",
+                        "name": "wait",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/DiffPage"
+                        }
+                    },
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/BrowsePending"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "502": {
+                        "description": "Bad Gateway",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "504": {
+                        "description": "Gateway Timeout",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/repositories/{rid}/find": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. The host's agent runs restic find for the patterns (globs on names, e.g. *.conf; several match any) in one snapshot, or in every snapshot of the repository. Waits like the tree; 202 to retry. Results of one snapshot are kept for good; of all snapshots, for a minute.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "browse"
+                ],
+                "summary": "Find files in snapshots",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "repository id",
+                        "name": "rid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "array",
+                        "items": {
+                            "type": "string"
+                        },
+                        "collectionFormat": "multi",
+                        "description": "pattern (repeat for several)",
+                        "name": "pattern",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "snapshot id; absent: all snapshots",
+                        "name": "snapshot",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "matches per page (1-5000, default 500)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "seconds to wait for the agent (0-60, default 25)",
+                        "name": "wait",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/FindPage"
+                        }
+                    },
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/BrowsePending"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "502": {
+                        "description": "Bad Gateway",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "504": {
+                        "description": "Gateway Timeout",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
         "/hosts/{id}/repositories/{rid}/snapshots": {
             "get": {
                 "security": [
@@ -2260,6 +3441,533 @@ const docTemplate = `{
                     },
                     "404": {
                         "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/repositories/{rid}/snapshots/{sid}/downloads": {
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. The host's agent dumps the path (a file as is; a directory as a tar, or zip, archive) and streams it to the server, which relays it: fetch ticket.url (no other credential needed; it works once, within minutes) and the bytes flow as they arrive. The size is limited by the server's -download-max-bytes. To resume, get a new ticket (POST /downloads/{id}/tickets) and send a Range header. Audited.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "browse"
+                ],
+                "summary": "Download a file or a folder",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "repository id",
+                        "name": "rid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "snapshot id",
+                        "name": "sid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "path and archive format",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/DownloadCreate"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/DownloadCreated"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/repositories/{rid}/snapshots/{sid}/index": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Whether the snapshot's whole tree is cached on the server (for name search, and browsing without the agent).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "browse"
+                ],
+                "summary": "Snapshot index state",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "repository id",
+                        "name": "rid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "snapshot id",
+                        "name": "sid",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/SnapshotIndex"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Has the host's agent list the whole snapshot once (restic ls --recursive) and stores it compactly on the server: afterwards the snapshot browses and searches by name without the agent. Waits up to ` + "`" + `wait` + "`" + ` seconds; 200 when the index is ready, 202 while it is being built (poll GET …/index).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "browse"
+                ],
+                "summary": "Index a snapshot",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "repository id",
+                        "name": "rid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "snapshot id",
+                        "name": "sid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "seconds to wait (0-60, default 25)",
+                        "name": "wait",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/SnapshotIndex"
+                        }
+                    },
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/SnapshotIndex"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/repositories/{rid}/snapshots/{sid}/restore": {
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Queues a restore job (kind restore; follow it like any job): paths of the snapshot (empty: all) to their original location (target empty or \"/\") or below an absolute target directory, with excludes and an overwrite behaviour (restic before 0.17 always overwrites; other choices fail there). With target_host_id and target_repository_id it runs on another host whose repository lists the snapshot. Audited.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "browse"
+                ],
+                "summary": "Restore from a snapshot",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "repository id",
+                        "name": "rid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "snapshot id",
+                        "name": "sid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "what and where",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/RestoreRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/Job"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "host_decommissioned",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/repositories/{rid}/snapshots/{sid}/search": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Searches the snapshot's index (see POST …/index; 409 index_not_ready without one) for entries whose name contains q, or matches q as a glob when q has *, ? or [ — case-insensitive — below path. No agent is involved.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "browse"
+                ],
+                "summary": "Search a snapshot by name",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "repository id",
+                        "name": "rid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "snapshot id",
+                        "name": "sid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "name, substring or glob",
+                        "name": "q",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "only below this directory (default /)",
+                        "name": "path",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "hits (1-1000, default 100)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/SearchPage"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "index_not_ready",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/hosts/{id}/repositories/{rid}/snapshots/{sid}/tree": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. One page of a directory of the snapshot, in name order. Answered from the server's cache when the directory was listed before (snapshots never change); otherwise the host's agent lists it (restic ls) while the request waits up to ` + "`" + `wait` + "`" + ` seconds. If the agent has not answered by then: 202 with a retry hint; ask again (the same question joins the same request).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "browse"
+                ],
+                "summary": "Browse a snapshot",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "repository id",
+                        "name": "rid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "snapshot id (full or short)",
+                        "name": "sid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "directory (default /)",
+                        "name": "path",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "entries (1-5000, default 500)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "seconds to wait for the agent (0-60, default 25)",
+                        "name": "wait",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/DirPage"
+                        }
+                    },
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/BrowsePending"
+                        }
+                    },
+                    "400": {
+                        "description": "validation_failed, not_directory",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "host, repository, snapshot or path",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "502": {
+                        "description": "agent_failed, agent_rejected",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "504": {
+                        "description": "agent_timeout",
                         "schema": {
                             "$ref": "#/definitions/protocol.Error"
                         }
@@ -2853,6 +4561,200 @@ const docTemplate = `{
                 }
             }
         },
+        "/hosts/{id}/schedules/{sid}/ping": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Whether the schedule pings a Healthchecks-style URL, and its host (the URL itself is write-only).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "Get a schedule's ping",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "schedule id",
+                        "name": "sid",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/SchedulePing"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "put": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. A Healthchecks-style URL (healthchecks.io, or self-hosted): when a job of the schedule starts, the server POSTs to URL/start; on success to URL; on failure to URL/fail (with the error as body). Pings are retried like notifications and appear in the delivery log.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "Set a schedule's ping URL",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "schedule id",
+                        "name": "sid",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the URL",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/SchedulePingInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/SchedulePing"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "Remove a schedule's ping URL",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "schedule id",
+                        "name": "sid",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/SchedulePing"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "unknown schedule, or no ping URL",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
         "/hosts/{id}/schedules/{sid}/run": {
             "post": {
                 "security": [
@@ -2975,7 +4877,8 @@ const docTemplate = `{
                             "check",
                             "unlock",
                             "snapshots",
-                            "stats"
+                            "stats",
+                            "restore"
                         ],
                         "type": "string",
                         "description": "job kind",
@@ -3295,6 +5198,748 @@ const docTemplate = `{
                     },
                     "401": {
                         "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/notification-channels": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Secrets (webhook URL, secret and header values, SMTP password, chat service URL) are never returned.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "List notification channels",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/NotificationChannelList"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. A webhook (JSON POST, HMAC-SHA256 signed with the secret in X-RM-Signature-256), an email channel (SMTP) or a chat channel (a shoutrrr service URL: Slack, Discord, Telegram, Gotify, ntfy, Matrix, Teams, …). Nothing is routed to it until a rule names it. Try it with POST /notification-channels/{id}/test.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "Create a notification channel",
+                "parameters": [
+                    {
+                        "description": "the channel",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/NotificationChannelInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/NotificationChannel"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "name taken",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/notification-channels/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "Get a notification channel",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "channel id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/NotificationChannel"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "put": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Write-only values left out keep their current values (webhook url, secret and headers; SMTP password with an unchanged username; chat url). The type cannot change.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "Replace a notification channel",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "channel id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the channel",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/NotificationChannelInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/NotificationChannel"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "409": {
+                        "description": "name taken",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Its rules go with it; its delivery log stays (pending deliveries fail).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "Delete a notification channel",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "channel id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/OK"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/notification-channels/{id}/test": {
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Sends a test message to the channel now (even when it is disabled) and answers with the delivery as logged: status delivered, or failed with last_error. It is not retried.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "Send a test notification",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "channel id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/NotificationDelivery"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/notification-deliveries": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. The delivery log, newest first: every event sent (or being retried, or given up) to a channel or a schedule's ping URL, with its attempts count and last error. Filters combine.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "List notification deliveries",
+                "parameters": [
+                    {
+                        "enum": [
+                            "pending",
+                            "sending",
+                            "delivered",
+                            "failed"
+                        ],
+                        "type": "string",
+                        "description": "status",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "channel id",
+                        "name": "channel_id",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "schedule id (ping deliveries)",
+                        "name": "schedule_id",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "event type, e.g. alert.opened",
+                        "name": "event_type",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "host id",
+                        "name": "host_id",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "alert id",
+                        "name": "alert_id",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "page size (1-500, default 50)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/NotificationDeliveryPage"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/notification-deliveries/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. The delivery, the event it carries, and every attempt with its status code and error.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "Get a notification delivery",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "delivery id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/NotificationDeliveryDetail"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/notification-rules": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer. Oldest first.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "List notification rules",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/NotificationRuleList"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator. Routes events to a channel. Events: alert.opened, alert.escalated (an open alert reached a higher severity), alert.resolved, job.succeeded, job.warning, job.failed (default: the three alert events). Empty filters match everything. An event reaches a channel once even when several rules route it there.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "Create a notification rule",
+                "parameters": [
+                    {
+                        "description": "the rule",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/NotificationRuleInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/NotificationRule"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid, or no such channel",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/notification-rules/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: viewer.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "Get a notification rule",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "rule id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/NotificationRule"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "put": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "Replace a notification rule",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "rule id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the rule",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/NotificationRuleInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/NotificationRule"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "OperatorToken": []
+                    },
+                    {
+                        "SessionCSRF": []
+                    }
+                ],
+                "description": "Role: operator.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notifications"
+                ],
+                "summary": "Delete a notification rule",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "rule id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/OK"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/protocol.Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
                         "schema": {
                             "$ref": "#/definitions/protocol.Error"
                         }
@@ -3917,6 +6562,94 @@ const docTemplate = `{
                 }
             }
         },
+        "Alert": {
+            "type": "object",
+            "required": [
+                "condition",
+                "host_id",
+                "host_name",
+                "id",
+                "message",
+                "opened_at",
+                "severity",
+                "state"
+            ],
+            "properties": {
+                "condition": {
+                    "type": "string",
+                    "enum": [
+                        "backup_objective",
+                        "agent_offline",
+                        "repository_locked",
+                        "check_failed",
+                        "restic_outdated"
+                    ]
+                },
+                "details": {
+                    "type": "object",
+                    "additionalProperties": {}
+                },
+                "host_id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "host_name": {
+                    "type": "string"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "message": {
+                    "type": "string"
+                },
+                "opened_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "resolution": {
+                    "type": "string"
+                },
+                "resolved_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "severity": {
+                    "description": "The highest severity reached while open.",
+                    "type": "string",
+                    "enum": [
+                        "info",
+                        "warning",
+                        "critical"
+                    ]
+                },
+                "state": {
+                    "type": "string",
+                    "enum": [
+                        "open",
+                        "resolved"
+                    ]
+                }
+            }
+        },
+        "AlertPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "next_cursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Alert"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string"
+                }
+            }
+        },
         "AuditEntry": {
             "type": "object",
             "required": [
@@ -3990,11 +6723,62 @@ const docTemplate = `{
                 }
             }
         },
+        "BrowsePending": {
+            "type": "object",
+            "required": [
+                "message",
+                "request_id",
+                "retry_after_seconds",
+                "status"
+            ],
+            "properties": {
+                "message": {
+                    "type": "string"
+                },
+                "request_id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "retry_after_seconds": {
+                    "type": "integer"
+                },
+                "status": {
+                    "description": "running: the agent answers",
+                    "type": "string",
+                    "enum": [
+                        "pending",
+                        "running"
+                    ]
+                }
+            }
+        },
         "CancelRequest": {
             "type": "object",
             "properties": {
                 "reason": {
                     "type": "string"
+                }
+            }
+        },
+        "ChatSettings": {
+            "type": "object",
+            "properties": {
+                "url": {
+                    "type": "string",
+                    "example": "ntfy://ntfy.sh/my-backups"
+                }
+            }
+        },
+        "ChatView": {
+            "type": "object",
+            "required": [
+                "service"
+            ],
+            "properties": {
+                "service": {
+                    "description": "the URL's scheme",
+                    "type": "string",
+                    "example": "slack"
                 }
             }
         },
@@ -4017,6 +6801,375 @@ const docTemplate = `{
                     }
                 },
                 "timezone": {
+                    "type": "string"
+                }
+            }
+        },
+        "DiffPage": {
+            "type": "object",
+            "required": [
+                "from",
+                "items",
+                "next_cursor",
+                "to",
+                "total",
+                "truncated"
+            ],
+            "properties": {
+                "from": {
+                    "type": "string"
+                },
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/SnapshotChange"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string"
+                },
+                "stats": {
+                    "description": "Stats is restic's statistics: changed_files, added and removed {files, dirs,\nothers, data_blobs, tree_blobs, bytes}.",
+                    "type": "object"
+                },
+                "to": {
+                    "type": "string"
+                },
+                "total": {
+                    "type": "integer"
+                },
+                "truncated": {
+                    "type": "boolean"
+                }
+            }
+        },
+        "DirEntry": {
+            "type": "object",
+            "required": [
+                "gid",
+                "mode",
+                "mtime",
+                "name",
+                "path",
+                "permissions",
+                "size",
+                "type",
+                "uid"
+            ],
+            "properties": {
+                "gid": {
+                    "type": "integer"
+                },
+                "mode": {
+                    "type": "integer"
+                },
+                "mtime": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "path": {
+                    "type": "string",
+                    "example": "/home/ada/notes.txt"
+                },
+                "permissions": {
+                    "type": "string",
+                    "example": "-rw-r--r--"
+                },
+                "size": {
+                    "description": "files only; 0 for the rest",
+                    "type": "integer"
+                },
+                "type": {
+                    "description": "file, dir, symlink, dev, chardev, fifo, socket",
+                    "type": "string",
+                    "example": "file"
+                },
+                "uid": {
+                    "type": "integer"
+                }
+            }
+        },
+        "DirPage": {
+            "type": "object",
+            "required": [
+                "cached",
+                "indexed",
+                "items",
+                "next_cursor",
+                "path",
+                "snapshot",
+                "total"
+            ],
+            "properties": {
+                "cached": {
+                    "description": "Cached: answered from the server's cache, without asking the agent.",
+                    "type": "boolean"
+                },
+                "indexed": {
+                    "description": "Indexed: the snapshot's whole tree is cached (search works, no directory needs the agent).",
+                    "type": "boolean"
+                },
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/DirEntry"
+                    }
+                },
+                "next_cursor": {
+                    "description": "NextCursor continues the listing; empty on the last page.",
+                    "type": "string"
+                },
+                "path": {
+                    "type": "string",
+                    "example": "/home/ada"
+                },
+                "snapshot": {
+                    "description": "the full snapshot id",
+                    "type": "string"
+                },
+                "total": {
+                    "description": "entries in the directory",
+                    "type": "integer"
+                }
+            }
+        },
+        "Download": {
+            "type": "object",
+            "required": [
+                "created_at",
+                "expires_at",
+                "host_id",
+                "id",
+                "max_bytes",
+                "name",
+                "path",
+                "received",
+                "repository_id",
+                "snapshot",
+                "status"
+            ],
+            "properties": {
+                "archive": {
+                    "type": "string"
+                },
+                "consumed_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "error": {
+                    "type": "string"
+                },
+                "error_code": {
+                    "type": "string"
+                },
+                "expires_at": {
+                    "description": "its bytes are deleted then",
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "host_id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "max_bytes": {
+                    "type": "integer"
+                },
+                "name": {
+                    "description": "Name is the file name the browser saves (known once the agent started).",
+                    "type": "string"
+                },
+                "path": {
+                    "type": "string"
+                },
+                "received": {
+                    "description": "bytes the server holds",
+                    "type": "integer"
+                },
+                "repository_id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "sha256": {
+                    "description": "SHA256 of the whole download, once complete.",
+                    "type": "string"
+                },
+                "size": {
+                    "description": "Size is known for a file once the agent started, for an archive once complete.",
+                    "type": "integer"
+                },
+                "snapshot": {
+                    "type": "string"
+                },
+                "status": {
+                    "type": "string",
+                    "enum": [
+                        "pending",
+                        "running",
+                        "succeeded",
+                        "failed",
+                        "cancelled"
+                    ]
+                },
+                "type": {
+                    "description": "Type is file or dir once the agent started.",
+                    "type": "string",
+                    "enum": [
+                        "file",
+                        "dir"
+                    ]
+                }
+            }
+        },
+        "DownloadCreate": {
+            "type": "object",
+            "required": [
+                "path"
+            ],
+            "properties": {
+                "archive": {
+                    "description": "for a directory; default tar",
+                    "type": "string",
+                    "enum": [
+                        "tar",
+                        "zip"
+                    ]
+                },
+                "path": {
+                    "type": "string",
+                    "example": "/home/ada/notes.txt"
+                }
+            }
+        },
+        "DownloadCreated": {
+            "type": "object",
+            "required": [
+                "download",
+                "ticket"
+            ],
+            "properties": {
+                "download": {
+                    "$ref": "#/definitions/Download"
+                },
+                "ticket": {
+                    "$ref": "#/definitions/DownloadTicket"
+                }
+            }
+        },
+        "DownloadTicket": {
+            "type": "object",
+            "required": [
+                "expires_at",
+                "ticket",
+                "url"
+            ],
+            "properties": {
+                "expires_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "ticket": {
+                    "type": "string"
+                },
+                "url": {
+                    "type": "string",
+                    "example": "/api/v1/downloads/6f1c…/content?ticket=rmdl_…"
+                }
+            }
+        },
+        "EmailSettings": {
+            "type": "object",
+            "required": [
+                "from",
+                "host",
+                "to"
+            ],
+            "properties": {
+                "from": {
+                    "type": "string",
+                    "example": "Restic Manager \u003cbackup@example.com\u003e"
+                },
+                "host": {
+                    "type": "string",
+                    "example": "smtp.example.com"
+                },
+                "password": {
+                    "type": "string"
+                },
+                "port": {
+                    "type": "integer",
+                    "example": 587
+                },
+                "security": {
+                    "type": "string",
+                    "enum": [
+                        "starttls",
+                        "tls",
+                        "none"
+                    ]
+                },
+                "to": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "ops@example.com"
+                    ]
+                },
+                "username": {
+                    "type": "string"
+                }
+            }
+        },
+        "EmailView": {
+            "type": "object",
+            "required": [
+                "from",
+                "host",
+                "password_set",
+                "port",
+                "security",
+                "to"
+            ],
+            "properties": {
+                "from": {
+                    "type": "string"
+                },
+                "host": {
+                    "type": "string"
+                },
+                "password_set": {
+                    "type": "boolean"
+                },
+                "port": {
+                    "type": "integer"
+                },
+                "security": {
+                    "type": "string",
+                    "enum": [
+                        "starttls",
+                        "tls",
+                        "none"
+                    ]
+                },
+                "to": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "username": {
                     "type": "string"
                 }
             }
@@ -4166,6 +7319,134 @@ const docTemplate = `{
                 }
             }
         },
+        "FindMatch": {
+            "type": "object",
+            "required": [
+                "gid",
+                "mode",
+                "mtime",
+                "name",
+                "path",
+                "permissions",
+                "size",
+                "snapshot",
+                "type",
+                "uid"
+            ],
+            "properties": {
+                "gid": {
+                    "type": "integer"
+                },
+                "mode": {
+                    "type": "integer"
+                },
+                "mtime": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "path": {
+                    "type": "string",
+                    "example": "/home/ada/notes.txt"
+                },
+                "permissions": {
+                    "type": "string",
+                    "example": "-rw-r--r--"
+                },
+                "size": {
+                    "description": "files only; 0 for the rest",
+                    "type": "integer"
+                },
+                "snapshot": {
+                    "type": "string"
+                },
+                "type": {
+                    "description": "file, dir, symlink, dev, chardev, fifo, socket",
+                    "type": "string",
+                    "example": "file"
+                },
+                "uid": {
+                    "type": "integer"
+                }
+            }
+        },
+        "FindPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "next_cursor",
+                "snapshots",
+                "total",
+                "truncated"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/FindMatch"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string"
+                },
+                "snapshots": {
+                    "description": "snapshots with a match",
+                    "type": "integer"
+                },
+                "total": {
+                    "description": "every match restic reported",
+                    "type": "integer"
+                },
+                "truncated": {
+                    "description": "more matched than the server keeps",
+                    "type": "boolean"
+                }
+            }
+        },
+        "HealthSummary": {
+            "type": "object",
+            "required": [
+                "hosts",
+                "open_alerts",
+                "open_alerts_by_condition",
+                "open_alerts_by_severity"
+            ],
+            "properties": {
+                "evaluated_at": {
+                    "description": "the last evaluation round",
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "hosts": {
+                    "description": "Hosts that are not decommissioned, by objective state: ok, at_risk, violated,\nnone (not judged: no backup schedule and no override), unknown (not evaluated yet).",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "open_alerts": {
+                    "description": "Open alerts by condition and by severity.",
+                    "type": "integer"
+                },
+                "open_alerts_by_condition": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "open_alerts_by_severity": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                }
+            }
+        },
         "Host": {
             "type": "object",
             "required": [
@@ -4240,6 +7521,103 @@ const docTemplate = `{
                         "offline",
                         "decommissioned"
                     ]
+                }
+            }
+        },
+        "HostHealth": {
+            "type": "object",
+            "required": [
+                "host_id",
+                "hostname",
+                "labels",
+                "name",
+                "objective_seconds",
+                "objective_state",
+                "open_alerts",
+                "status"
+            ],
+            "properties": {
+                "host_id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "hostname": {
+                    "type": "string"
+                },
+                "labels": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    }
+                },
+                "last_backup_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "objective_seconds": {
+                    "description": "The maximum age of the last successful backup (0: none) and where it comes from:\nschedules (twice the longest interval of the host's backup schedules plus slack),\noverride (set by an operator) or default (the server's -default-objective).",
+                    "type": "integer"
+                },
+                "objective_source": {
+                    "type": "string",
+                    "enum": [
+                        "schedules",
+                        "override",
+                        "default"
+                    ]
+                },
+                "objective_state": {
+                    "description": "ok, at_risk (past 75% of the objective), violated, none (not judged) or unknown\n(not evaluated yet).",
+                    "type": "string",
+                    "enum": [
+                        "ok",
+                        "at_risk",
+                        "violated",
+                        "none",
+                        "unknown"
+                    ]
+                },
+                "open_alerts": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Alert"
+                    }
+                },
+                "override_seconds": {
+                    "type": "integer"
+                },
+                "state_since": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "status": {
+                    "type": "string",
+                    "enum": [
+                        "online",
+                        "offline",
+                        "decommissioned"
+                    ]
+                }
+            }
+        },
+        "HostHealthPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "next_cursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/HostHealth"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string"
                 }
             }
         },
@@ -4479,6 +7857,14 @@ const docTemplate = `{
                 "repository_name": {
                     "type": "string"
                 },
+                "restore": {
+                    "description": "kind restore (browse_*.go)",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/protocol.RestoreSpec"
+                        }
+                    ]
+                },
                 "retention": {
                     "$ref": "#/definitions/protocol.Retention"
                 },
@@ -4609,6 +7995,498 @@ const docTemplate = `{
                 }
             }
         },
+        "NotificationAttempt": {
+            "type": "object",
+            "required": [
+                "at",
+                "attempt",
+                "duration_ms",
+                "ok"
+            ],
+            "properties": {
+                "at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "attempt": {
+                    "type": "integer"
+                },
+                "duration_ms": {
+                    "type": "integer"
+                },
+                "error": {
+                    "type": "string"
+                },
+                "ok": {
+                    "type": "boolean"
+                },
+                "status_code": {
+                    "description": "HTTP or SMTP reply code",
+                    "type": "integer"
+                }
+            }
+        },
+        "NotificationChannel": {
+            "type": "object",
+            "required": [
+                "created_at",
+                "enabled",
+                "id",
+                "name",
+                "summary",
+                "type",
+                "updated_at"
+            ],
+            "properties": {
+                "chat": {
+                    "$ref": "#/definitions/ChatView"
+                },
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "email": {
+                    "$ref": "#/definitions/EmailView"
+                },
+                "enabled": {
+                    "type": "boolean"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "summary": {
+                    "type": "string"
+                },
+                "type": {
+                    "type": "string",
+                    "enum": [
+                        "webhook",
+                        "email",
+                        "chat"
+                    ]
+                },
+                "updated_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "webhook": {
+                    "$ref": "#/definitions/WebhookView"
+                }
+            }
+        },
+        "NotificationChannelInput": {
+            "type": "object",
+            "required": [
+                "name",
+                "type"
+            ],
+            "properties": {
+                "chat": {
+                    "$ref": "#/definitions/ChatSettings"
+                },
+                "email": {
+                    "$ref": "#/definitions/EmailSettings"
+                },
+                "enabled": {
+                    "description": "default true",
+                    "type": "boolean"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "type": {
+                    "type": "string",
+                    "enum": [
+                        "webhook",
+                        "email",
+                        "chat"
+                    ]
+                },
+                "webhook": {
+                    "$ref": "#/definitions/WebhookSettings"
+                }
+            }
+        },
+        "NotificationChannelList": {
+            "type": "object",
+            "required": [
+                "items"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/NotificationChannel"
+                    }
+                }
+            }
+        },
+        "NotificationDelivery": {
+            "type": "object",
+            "required": [
+                "attempts",
+                "created_at",
+                "event_type",
+                "id",
+                "status",
+                "target_id",
+                "target_name",
+                "target_type",
+                "title",
+                "updated_at"
+            ],
+            "properties": {
+                "alert_id": {
+                    "type": "string"
+                },
+                "attempts": {
+                    "type": "integer"
+                },
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "delivered_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "event_type": {
+                    "type": "string",
+                    "example": "alert.opened"
+                },
+                "host_id": {
+                    "type": "string"
+                },
+                "id": {
+                    "type": "integer"
+                },
+                "job_id": {
+                    "type": "string"
+                },
+                "last_error": {
+                    "type": "string"
+                },
+                "next_attempt_at": {
+                    "description": "while pending",
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "rule_id": {
+                    "type": "string"
+                },
+                "status": {
+                    "description": "pending (waiting for its next attempt), sending, delivered or failed (gave up).",
+                    "type": "string",
+                    "enum": [
+                        "pending",
+                        "sending",
+                        "delivered",
+                        "failed"
+                    ]
+                },
+                "target_id": {
+                    "description": "channel or schedule id",
+                    "type": "string"
+                },
+                "target_name": {
+                    "type": "string"
+                },
+                "target_type": {
+                    "type": "string",
+                    "enum": [
+                        "channel",
+                        "ping"
+                    ]
+                },
+                "title": {
+                    "type": "string"
+                },
+                "updated_at": {
+                    "type": "string",
+                    "format": "date-time"
+                }
+            }
+        },
+        "NotificationDeliveryDetail": {
+            "type": "object",
+            "required": [
+                "attempts",
+                "attempts_log",
+                "created_at",
+                "event",
+                "event_type",
+                "id",
+                "status",
+                "target_id",
+                "target_name",
+                "target_type",
+                "title",
+                "updated_at"
+            ],
+            "properties": {
+                "alert_id": {
+                    "type": "string"
+                },
+                "attempts": {
+                    "type": "integer"
+                },
+                "attempts_log": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/NotificationAttempt"
+                    }
+                },
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "delivered_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "event": {
+                    "type": "object"
+                },
+                "event_type": {
+                    "type": "string",
+                    "example": "alert.opened"
+                },
+                "host_id": {
+                    "type": "string"
+                },
+                "id": {
+                    "type": "integer"
+                },
+                "job_id": {
+                    "type": "string"
+                },
+                "last_error": {
+                    "type": "string"
+                },
+                "next_attempt_at": {
+                    "description": "while pending",
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "rule_id": {
+                    "type": "string"
+                },
+                "status": {
+                    "description": "pending (waiting for its next attempt), sending, delivered or failed (gave up).",
+                    "type": "string",
+                    "enum": [
+                        "pending",
+                        "sending",
+                        "delivered",
+                        "failed"
+                    ]
+                },
+                "target_id": {
+                    "description": "channel or schedule id",
+                    "type": "string"
+                },
+                "target_name": {
+                    "type": "string"
+                },
+                "target_type": {
+                    "type": "string",
+                    "enum": [
+                        "channel",
+                        "ping"
+                    ]
+                },
+                "title": {
+                    "type": "string"
+                },
+                "updated_at": {
+                    "type": "string",
+                    "format": "date-time"
+                }
+            }
+        },
+        "NotificationDeliveryPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "next_cursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/NotificationDelivery"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string"
+                }
+            }
+        },
+        "NotificationRule": {
+            "type": "object",
+            "required": [
+                "channel_id",
+                "conditions",
+                "created_at",
+                "enabled",
+                "events",
+                "host_ids",
+                "id",
+                "job_kinds",
+                "labels",
+                "name",
+                "updated_at"
+            ],
+            "properties": {
+                "channel_id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "conditions": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "enabled": {
+                    "type": "boolean"
+                },
+                "events": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "host_ids": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "job_kinds": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "labels": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    }
+                },
+                "min_severity": {
+                    "type": "string",
+                    "enum": [
+                        "info",
+                        "warning",
+                        "critical"
+                    ]
+                },
+                "name": {
+                    "type": "string"
+                },
+                "updated_at": {
+                    "type": "string",
+                    "format": "date-time"
+                }
+            }
+        },
+        "NotificationRuleInput": {
+            "type": "object",
+            "required": [
+                "channel_id",
+                "name"
+            ],
+            "properties": {
+                "channel_id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "conditions": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "backup_objective"
+                    ]
+                },
+                "enabled": {
+                    "description": "default true",
+                    "type": "boolean"
+                },
+                "events": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "alert.opened",
+                        "alert.resolved",
+                        "job.failed"
+                    ]
+                },
+                "host_ids": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "job_kinds": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "backup"
+                    ]
+                },
+                "labels": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    }
+                },
+                "min_severity": {
+                    "type": "string",
+                    "enum": [
+                        "info",
+                        "warning",
+                        "critical"
+                    ]
+                },
+                "name": {
+                    "type": "string"
+                }
+            }
+        },
+        "NotificationRuleList": {
+            "type": "object",
+            "required": [
+                "items"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/NotificationRule"
+                    }
+                }
+            }
+        },
         "OK": {
             "type": "object",
             "required": [
@@ -4617,6 +8495,19 @@ const docTemplate = `{
             "properties": {
                 "ok": {
                     "type": "boolean"
+                }
+            }
+        },
+        "ObjectiveInput": {
+            "type": "object",
+            "required": [
+                "max_age_seconds"
+            ],
+            "properties": {
+                "max_age_seconds": {
+                    "description": "The longest the last successful backup may be ago (60 s to 366 days).",
+                    "type": "integer",
+                    "example": 90000
                 }
             }
         },
@@ -4822,6 +8713,52 @@ const docTemplate = `{
                 },
                 "url": {
                     "type": "string"
+                }
+            }
+        },
+        "RestoreRequest": {
+            "type": "object",
+            "properties": {
+                "excludes": {
+                    "description": "restic exclude patterns",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "overwrite": {
+                    "description": "Overwrite says what happens to existing files; restic before 0.17 knows only always.",
+                    "type": "string",
+                    "enum": [
+                        "always",
+                        "if-changed",
+                        "if-newer",
+                        "never"
+                    ]
+                },
+                "paths": {
+                    "description": "Paths inside the snapshot to restore (files or directories); empty: everything.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "/home/ada/projects"
+                    ]
+                },
+                "target": {
+                    "description": "Target is an absolute directory on the host; empty or \"/\" restores to the original\nlocation. restic recreates the snapshot's paths below it (/home/ada/projects ends\nup in TARGET/home/ada/projects).",
+                    "type": "string",
+                    "example": "/srv/restore"
+                },
+                "target_host_id": {
+                    "description": "TargetHostID and TargetRepositoryID restore on another host that has the same\nrepository configured (it must list the snapshot).",
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "target_repository_id": {
+                    "type": "string",
+                    "format": "uuid"
                 }
             }
         },
@@ -5086,6 +9023,59 @@ const docTemplate = `{
                 }
             }
         },
+        "SchedulePing": {
+            "type": "object",
+            "required": [
+                "configured",
+                "schedule_id"
+            ],
+            "properties": {
+                "configured": {
+                    "type": "boolean"
+                },
+                "schedule_id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "updated_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "url_host": {
+                    "type": "string"
+                }
+            }
+        },
+        "SchedulePingInput": {
+            "type": "object",
+            "required": [
+                "url"
+            ],
+            "properties": {
+                "url": {
+                    "type": "string",
+                    "example": "https://hc-ping.com/0f3e…"
+                }
+            }
+        },
+        "SearchPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "next_cursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/DirEntry"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string"
+                }
+            }
+        },
         "Session": {
             "type": "object",
             "required": [
@@ -5219,6 +9209,67 @@ const docTemplate = `{
                 },
                 "username": {
                     "type": "string"
+                }
+            }
+        },
+        "SnapshotChange": {
+            "type": "object",
+            "required": [
+                "modifier",
+                "path"
+            ],
+            "properties": {
+                "modifier": {
+                    "type": "string",
+                    "enum": [
+                        "+",
+                        "-",
+                        "M",
+                        "T",
+                        "U"
+                    ]
+                },
+                "path": {
+                    "type": "string"
+                }
+            }
+        },
+        "SnapshotIndex": {
+            "type": "object",
+            "required": [
+                "dirs",
+                "entries",
+                "snapshot",
+                "state"
+            ],
+            "properties": {
+                "dirs": {
+                    "type": "integer"
+                },
+                "entries": {
+                    "type": "integer"
+                },
+                "error": {
+                    "type": "string"
+                },
+                "indexed_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "request_id": {
+                    "type": "string"
+                },
+                "snapshot": {
+                    "type": "string"
+                },
+                "state": {
+                    "type": "string",
+                    "enum": [
+                        "none",
+                        "building",
+                        "ready",
+                        "failed"
+                    ]
                 }
             }
         },
@@ -5356,6 +9407,47 @@ const docTemplate = `{
                 }
             }
         },
+        "WebhookSettings": {
+            "type": "object",
+            "properties": {
+                "headers": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    }
+                },
+                "secret": {
+                    "type": "string"
+                },
+                "url": {
+                    "type": "string",
+                    "example": "https://hooks.example.com/restic-manager"
+                }
+            }
+        },
+        "WebhookView": {
+            "type": "object",
+            "required": [
+                "header_names",
+                "secret_set",
+                "url_host"
+            ],
+            "properties": {
+                "header_names": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "secret_set": {
+                    "type": "boolean"
+                },
+                "url_host": {
+                    "description": "scheme and host only",
+                    "type": "string"
+                }
+            }
+        },
         "protocol.AgentConfig": {
             "type": "object",
             "properties": {
@@ -5373,6 +9465,222 @@ const docTemplate = `{
                 }
             }
         },
+        "protocol.BrowseAck": {
+            "type": "object",
+            "properties": {
+                "cancel": {
+                    "description": "Cancel asks the agent to stop the operation.",
+                    "type": "boolean"
+                }
+            }
+        },
+        "protocol.BrowseDirBatch": {
+            "type": "object",
+            "properties": {
+                "dirs": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/protocol.BrowseDirPart"
+                    }
+                }
+            }
+        },
+        "protocol.BrowseDirPart": {
+            "type": "object",
+            "properties": {
+                "entries": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/protocol.BrowseEntry"
+                    }
+                },
+                "last": {
+                    "description": "Last marks the directory's final part; Total is then its number of entries.",
+                    "type": "boolean"
+                },
+                "offset": {
+                    "type": "integer"
+                },
+                "path": {
+                    "type": "string"
+                },
+                "total": {
+                    "type": "integer"
+                }
+            }
+        },
+        "protocol.BrowseEntry": {
+            "type": "object",
+            "properties": {
+                "gid": {
+                    "type": "integer"
+                },
+                "mode": {
+                    "type": "integer"
+                },
+                "mtime": {
+                    "type": "string"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "permissions": {
+                    "type": "string",
+                    "example": "-rw-r--r--"
+                },
+                "size": {
+                    "type": "integer"
+                },
+                "type": {
+                    "description": "file, dir, symlink, dev, chardev, fifo, socket",
+                    "type": "string",
+                    "example": "file"
+                },
+                "uid": {
+                    "type": "integer"
+                }
+            }
+        },
+        "protocol.BrowseFinish": {
+            "type": "object",
+            "properties": {
+                "diff": {
+                    "$ref": "#/definitions/protocol.DiffResult"
+                },
+                "dirs": {
+                    "description": "ls and index: what was sent.",
+                    "type": "integer"
+                },
+                "entries": {
+                    "type": "integer"
+                },
+                "error": {
+                    "type": "string"
+                },
+                "error_code": {
+                    "type": "string"
+                },
+                "exit_code": {
+                    "type": "integer"
+                },
+                "find": {
+                    "$ref": "#/definitions/protocol.FindResult"
+                },
+                "sha256": {
+                    "type": "string"
+                },
+                "size": {
+                    "description": "dump: bytes sent and their SHA-256 (hex).",
+                    "type": "integer"
+                },
+                "status": {
+                    "type": "string",
+                    "enum": [
+                        "succeeded",
+                        "failed",
+                        "cancelled"
+                    ]
+                }
+            }
+        },
+        "protocol.BrowseMatch": {
+            "type": "object",
+            "properties": {
+                "gid": {
+                    "type": "integer"
+                },
+                "mode": {
+                    "type": "integer"
+                },
+                "mtime": {
+                    "type": "string"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "path": {
+                    "type": "string"
+                },
+                "permissions": {
+                    "type": "string",
+                    "example": "-rw-r--r--"
+                },
+                "size": {
+                    "type": "integer"
+                },
+                "snapshot": {
+                    "type": "string"
+                },
+                "type": {
+                    "description": "file, dir, symlink, dev, chardev, fifo, socket",
+                    "type": "string",
+                    "example": "file"
+                },
+                "uid": {
+                    "type": "integer"
+                }
+            }
+        },
+        "protocol.BrowseSpec": {
+            "type": "object",
+            "properties": {
+                "archive": {
+                    "description": "Archive: dump of a directory, tar (default) or zip.",
+                    "type": "string",
+                    "enum": [
+                        "tar",
+                        "zip"
+                    ]
+                },
+                "chunk_entries": {
+                    "description": "ChunkEntries: ls and index, the most entries of one directory part (default 1000).",
+                    "type": "integer"
+                },
+                "kind": {
+                    "type": "string",
+                    "enum": [
+                        "ls",
+                        "index",
+                        "find",
+                        "diff",
+                        "dump"
+                    ]
+                },
+                "max_bytes": {
+                    "description": "MaxBytes: dump, the most bytes sent; beyond it the dump fails with too_large.",
+                    "type": "integer"
+                },
+                "max_results": {
+                    "description": "MaxResults: find and diff, the most matches or changes reported (the rest is counted).",
+                    "type": "integer"
+                },
+                "path": {
+                    "description": "Path: ls (a directory) and dump (a file or a directory).",
+                    "type": "string"
+                },
+                "patterns": {
+                    "description": "Patterns: find (restic's glob patterns on names; several match any).",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "repository": {
+                    "$ref": "#/definitions/protocol.Repository"
+                },
+                "request_id": {
+                    "type": "string"
+                },
+                "snapshot": {
+                    "description": "Snapshot: ls, index, dump, diff (from); find: optional (empty: every snapshot).",
+                    "type": "string"
+                },
+                "snapshot2": {
+                    "description": "Snapshot2 is the diff's second snapshot (to).",
+                    "type": "string"
+                }
+            }
+        },
         "protocol.CancelArg": {
             "type": "object",
             "properties": {
@@ -5384,6 +9692,14 @@ const docTemplate = `{
         "protocol.Command": {
             "type": "object",
             "properties": {
+                "browse": {
+                    "description": "command.browse (browse.go); JobID is its request id",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/protocol.BrowseSpec"
+                        }
+                    ]
+                },
                 "cancel": {
                     "$ref": "#/definitions/protocol.CancelArg"
                 },
@@ -5403,7 +9719,8 @@ const docTemplate = `{
                     "type": "string",
                     "enum": [
                         "command.run",
-                        "command.cancel"
+                        "command.cancel",
+                        "command.browse"
                     ]
                 }
             }
@@ -5419,6 +9736,68 @@ const docTemplate = `{
                     "enum": [
                         "accepted",
                         "rejected"
+                    ]
+                }
+            }
+        },
+        "protocol.DiffChange": {
+            "type": "object",
+            "properties": {
+                "modifier": {
+                    "type": "string",
+                    "example": "M"
+                },
+                "path": {
+                    "type": "string"
+                }
+            }
+        },
+        "protocol.DiffResult": {
+            "type": "object",
+            "properties": {
+                "changes": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/protocol.DiffChange"
+                    }
+                },
+                "stats": {
+                    "description": "Stats is restic's statistics line (changed_files, added and removed counts and\nbytes), as printed.",
+                    "type": "object"
+                },
+                "total": {
+                    "type": "integer"
+                },
+                "truncated": {
+                    "type": "boolean"
+                }
+            }
+        },
+        "protocol.DownloadChunkAck": {
+            "type": "object",
+            "properties": {
+                "cancel": {
+                    "description": "Cancel asks the agent to stop the operation.",
+                    "type": "boolean"
+                },
+                "offset": {
+                    "type": "integer"
+                }
+            }
+        },
+        "protocol.DownloadStart": {
+            "type": "object",
+            "properties": {
+                "size": {
+                    "description": "Size is the file's size (a directory's archive size is not known in advance: 0).",
+                    "type": "integer"
+                },
+                "type": {
+                    "description": "Type is the node's type: file (raw bytes) or dir (an archive).",
+                    "type": "string",
+                    "enum": [
+                        "file",
+                        "dir"
                     ]
                 }
             }
@@ -5480,6 +9859,28 @@ const docTemplate = `{
                 "message": {
                     "type": "string",
                     "example": "cron: expected 5 fields"
+                }
+            }
+        },
+        "protocol.FindResult": {
+            "type": "object",
+            "properties": {
+                "matches": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/protocol.BrowseMatch"
+                    }
+                },
+                "snapshots": {
+                    "description": "Snapshots is how many snapshots had a match.",
+                    "type": "integer"
+                },
+                "total": {
+                    "description": "Total counts every match; more than len(Matches) when MaxResults cut the list.",
+                    "type": "integer"
+                },
+                "truncated": {
+                    "type": "boolean"
                 }
             }
         },
@@ -5811,6 +10212,41 @@ const docTemplate = `{
                 }
             }
         },
+        "protocol.RestoreSpec": {
+            "type": "object",
+            "properties": {
+                "excludes": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "includes": {
+                    "description": "Includes are absolute paths (or restic include patterns) to restore; empty: all.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "overwrite": {
+                    "description": "Overwrite is one of OverwriteModes; empty means always.",
+                    "type": "string",
+                    "enum": [
+                        "always",
+                        "if-changed",
+                        "if-newer",
+                        "never"
+                    ]
+                },
+                "snapshot": {
+                    "type": "string"
+                },
+                "target": {
+                    "description": "Target is an absolute directory; \"/\" restores to the original location.",
+                    "type": "string"
+                }
+            }
+        },
         "protocol.Retention": {
             "type": "object",
             "properties": {
@@ -5875,6 +10311,14 @@ const docTemplate = `{
                 },
                 "repository": {
                     "$ref": "#/definitions/protocol.Repository"
+                },
+                "restore": {
+                    "description": "KindRestore (browse.go)",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/protocol.RestoreSpec"
+                        }
+                    ]
                 },
                 "retention": {
                     "$ref": "#/definitions/protocol.Retention"

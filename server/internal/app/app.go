@@ -21,11 +21,15 @@ import (
 	"github.com/restic-manager/restic-manager/server/internal/agentapi"
 	"github.com/restic-manager/restic-manager/server/internal/apispec"
 	"github.com/restic-manager/restic-manager/server/internal/auth"
+	"github.com/restic-manager/restic-manager/server/internal/browse"
 	"github.com/restic-manager/restic-manager/server/internal/config"
 	"github.com/restic-manager/restic-manager/server/internal/dispatch"
+	"github.com/restic-manager/restic-manager/server/internal/health"
 	"github.com/restic-manager/restic-manager/server/internal/httpapi"
 	"github.com/restic-manager/restic-manager/server/internal/hub"
 	"github.com/restic-manager/restic-manager/server/internal/lastseen"
+	"github.com/restic-manager/restic-manager/server/internal/metrics"
+	"github.com/restic-manager/restic-manager/server/internal/notifications"
 	"github.com/restic-manager/restic-manager/server/internal/notify"
 	"github.com/restic-manager/restic-manager/server/internal/operatorapi"
 	"github.com/restic-manager/restic-manager/server/internal/secrets"
@@ -73,15 +77,30 @@ type Server struct {
 	lastSeen   *lastseen.Batcher
 	agent      *agentapi.API
 	closers    []func()
+	// Browse coordinates browse, search, diff and download requests (package browse).
+	Browse *browse.Service
+
+	// Fleet health: the evaluator, the notification sender and the metrics (nil when
+	// -metrics=false). Tests drive Health and Notifier with RunOnce.
+	Health   *health.Evaluator
+	Notifier *notifications.Notifier
+	Metrics  *metrics.Metrics
 }
 
 // busHandler routes notifications to the hub and credential revocations to the agent API.
 type busHandler struct {
-	hub   *hub.Hub
-	agent func() *agentapi.API
+	hub    *hub.Hub
+	agent  func() *agentapi.API
+	browse func() *browse.Service
 }
 
 func (b busHandler) Apply(ev notify.Event) {
+	if ev.BrowseRequest != "" { // news of a browse request: wakes operators, not polls
+		if s := b.browse(); s != nil {
+			s.Wake(ev.BrowseRequest)
+		}
+		return
+	}
 	if ev.CredentialsChanged {
 		if a := b.agent(); a != nil {
 			a.ForgetHost(ev.HostID)
@@ -90,7 +109,12 @@ func (b busHandler) Apply(ev notify.Event) {
 	b.hub.Apply(ev)
 }
 
-func (b busHandler) Reset() { b.hub.Reset() }
+func (b busHandler) Reset() {
+	b.hub.Reset()
+	if s := b.browse(); s != nil {
+		s.WakeAll()
+	}
+}
 
 // Option adjusts a server built by New (tests use it to change protocol bounds).
 type Option func(*agentapi.Config)
@@ -99,7 +123,7 @@ type Option func(*agentapi.Config)
 func New(ctx context.Context, cfg config.Config, s *store.Store, logger *slog.Logger, opts ...Option) (*Server, error) {
 	srv := &Server{Store: s, cfg: cfg, logger: logger}
 	srv.Hub = hub.New(s)
-	handler := busHandler{hub: srv.Hub, agent: func() *agentapi.API { return srv.agent }}
+	handler := busHandler{hub: srv.Hub, agent: func() *agentapi.API { return srv.agent }, browse: func() *browse.Service { return srv.Browse }}
 	if s.Dialect() == store.DialectPostgres {
 		pg, err := notify.NewPostgres(ctx, cfg.DatabaseURL, handler, logger)
 		if err != nil {
@@ -112,6 +136,8 @@ func New(ctx context.Context, cfg config.Config, s *store.Store, logger *slog.Lo
 	}
 	srv.lastSeen = lastseen.New(s, cfg.LastSeenFlush, logger)
 	srv.Dispatcher = dispatch.New(s, srv.Bus, logger)
+	srv.Browse = browse.New(browse.Config{Wait: cfg.BrowseWait, DownloadMaxBytes: cfg.DownloadMaxBytes,
+		DownloadRetention: cfg.DownloadRetention}, s, srv.Bus, logger.With("component", "browse"))
 	agentCfg := agentapi.Config{
 		PollHold: cfg.PollHold, Lease: cfg.CommandLease, ServerVersion: buildinfo.Version(),
 		RecommendedAgentVersion: cfg.RecommendedAgentVersion, AgentPackageSource: cfg.AgentPackageSource,
@@ -126,15 +152,24 @@ func New(ctx context.Context, cfg config.Config, s *store.Store, logger *slog.Lo
 		srv.Close()
 		return nil, err
 	}
+	onlineWindow := 2*cfg.PollHold + cfg.LastSeenFlush + time.Minute
+	if err := srv.newHealth(); err != nil {
+		srv.Close()
+		return nil, err
+	}
 	operator := operatorapi.New(operatorapi.Config{Version: buildinfo.Version(),
-		OnlineWindow: 2*cfg.PollHold + cfg.LastSeenFlush + time.Minute}, s, srv.Dispatcher, authSvc, logger)
+		OnlineWindow: onlineWindow, Notifier: srv.Notifier, Browse: srv.Browse, Restorer: srv.Dispatcher}, s, srv.Dispatcher, authSvc, logger)
 	sqlDB, err := s.SQLDB()
 	if err != nil {
 		return nil, err
 	}
 	router, err := httpapi.New(httpapi.Options{
 		Logger: logger, TrustedProxies: cfg.TrustedProxies, Agent: srv.agent, Operator: operator, DB: sqlDB, Version: buildinfo.Version(),
+		Schema: s, Middleware: srv.middleware(),
 		Extra: func(e *gin.Engine) {
+			if srv.Metrics != nil {
+				e.GET("/metrics", srv.Metrics.Handler())
+			}
 			apispec.Register(e)
 			webui.Register(e, web.Dist())
 		},
@@ -184,6 +219,9 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		defer close(lastSeenDone)
 		s.lastSeen.Run(runCtx)
 	}()
+	healthDone := s.runHealth(runCtx)
+	defer healthDone()
+	go s.Browse.Run(runCtx) // expires unanswered browse requests, drops old download bytes
 
 	errc := make(chan error, 1)
 	go func() {
@@ -213,6 +251,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	}
 	s.logger.Info("shutting down")
 	s.agent.Drain()
+	s.Browse.Drain()
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
 	err = hs.Shutdown(shutCtx)

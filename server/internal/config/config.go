@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -37,6 +38,23 @@ type Config struct {
 	RecommendedAgentVersion string
 	AgentPackageSource      string
 	AgentChangelog          string
+
+	// Fleet health (docs/monitoring.md). HealthInterval 0 turns evaluation off.
+	HealthInterval    time.Duration
+	OfflineAfter      time.Duration
+	ObjectiveSlack    time.Duration
+	DefaultObjective  time.Duration
+	MinResticVersion  string
+	NotifyMaxAttempts int
+	// Metrics serves /metrics; with MetricsToken it needs "Authorization: Bearer <token>".
+	Metrics      bool
+	MetricsToken string
+
+	// Browsing and downloads (docs/restore.md): how long an operator request waits for
+	// the agent, the size limit of one download and how long its bytes are kept.
+	BrowseWait        time.Duration
+	DownloadMaxBytes  int64
+	DownloadRetention time.Duration
 }
 
 // SQLitePath is where the embedded database lives.
@@ -55,8 +73,9 @@ func (c Config) String() string {
 			db = "(unparseable URL)"
 		}
 	}
-	return fmt.Sprintf("listen=%s data_dir=%s database=%s tls=%t poll_hold=%s lease=%s secret_key=%s admin_email=%s admin_password=%s",
-		c.Listen, c.DataDir, db, c.TLSCert != "", c.PollHold, c.CommandLease, mask(c.SecretKey), c.AdminEmail, mask(c.AdminPassword))
+	return fmt.Sprintf("listen=%s data_dir=%s database=%s tls=%t poll_hold=%s lease=%s secret_key=%s admin_email=%s admin_password=%s health_interval=%s metrics=%t metrics_token=%s",
+		c.Listen, c.DataDir, db, c.TLSCert != "", c.PollHold, c.CommandLease, mask(c.SecretKey), c.AdminEmail, mask(c.AdminPassword),
+		c.HealthInterval, c.Metrics, mask(c.MetricsToken))
 }
 
 func mask(s string) string {
@@ -85,6 +104,14 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		}
 		return def
 	}
+	envInt := func(name string, def int) int {
+		if v := getenv(name); v != "" {
+			if n, err := strconv.Atoi(v); err == nil {
+				return n
+			}
+		}
+		return def
+	}
 	fs.StringVar(&c.Listen, "listen", env("RM_LISTEN", "127.0.0.1:8080"), "address to listen on (RM_LISTEN)")
 	fs.StringVar(&c.DataDir, "data-dir", env("RM_DATA_DIR", "./data"), "directory for the embedded database and the server key (RM_DATA_DIR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("RM_DATABASE_URL", ""), "PostgreSQL URL; empty selects the embedded SQLite (RM_DATABASE_URL)")
@@ -105,6 +132,21 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	fs.StringVar(&c.RecommendedAgentVersion, "recommended-agent-version", env("RM_RECOMMENDED_AGENT_VERSION", ""), "agents older than this get an update notice (RM_RECOMMENDED_AGENT_VERSION)")
 	fs.StringVar(&c.AgentPackageSource, "agent-package-source", env("RM_AGENT_PACKAGE_SOURCE", ""), "where operators get the agent package, shown in update notices")
 	fs.StringVar(&c.AgentChangelog, "agent-changelog", env("RM_AGENT_CHANGELOG", ""), "changelog text or URL shown in update notices")
+	fs.DurationVar(&c.HealthInterval, "health-interval", envDur("RM_HEALTH_INTERVAL", time.Minute), "how often backup objectives and alert conditions are evaluated; 0 turns evaluation off (RM_HEALTH_INTERVAL)")
+	fs.DurationVar(&c.OfflineAfter, "offline-after", envDur("RM_OFFLINE_AFTER", 15*time.Minute), "an agent not seen for this long gets an agent_offline alert (RM_OFFLINE_AFTER)")
+	fs.DurationVar(&c.ObjectiveSlack, "objective-slack", envDur("RM_OBJECTIVE_SLACK", time.Hour), "derived backup objective: twice the schedule's interval plus this (RM_OBJECTIVE_SLACK)")
+	fs.DurationVar(&c.DefaultObjective, "default-objective", envDur("RM_DEFAULT_OBJECTIVE", 0), "objective of hosts without a backup schedule or override; 0: not judged (RM_DEFAULT_OBJECTIVE)")
+	fs.StringVar(&c.MinResticVersion, "min-restic-version", env("RM_MIN_RESTIC_VERSION", ""), "hosts with an older restic get a restic_outdated alert, e.g. 0.16.0 (RM_MIN_RESTIC_VERSION)")
+	fs.IntVar(&c.NotifyMaxAttempts, "notify-max-attempts", envInt("RM_NOTIFY_MAX_ATTEMPTS", 8), "attempts per notification before it fails for good (RM_NOTIFY_MAX_ATTEMPTS)")
+	fs.BoolVar(&c.Metrics, "metrics", env("RM_METRICS", "true") != "false", "serve Prometheus metrics at /metrics (RM_METRICS)")
+	fs.StringVar(&c.MetricsToken, "metrics-token", env("RM_METRICS_TOKEN", ""), "bearer token /metrics requires; empty: open (RM_METRICS_TOKEN)")
+	fs.DurationVar(&c.BrowseWait, "browse-wait", envDur("RM_BROWSE_WAIT", 25*time.Second), "how long a browse request waits for the agent before answering 202 (RM_BROWSE_WAIT)")
+	defMaxBytes := int64(4 << 30)
+	if v, err := strconv.ParseInt(getenv("RM_DOWNLOAD_MAX_BYTES"), 10, 64); err == nil {
+		defMaxBytes = v
+	}
+	fs.Int64Var(&c.DownloadMaxBytes, "download-max-bytes", defMaxBytes, "size limit of one download; its bytes pass through the database (RM_DOWNLOAD_MAX_BYTES)")
+	fs.DurationVar(&c.DownloadRetention, "download-retention", envDur("RM_DOWNLOAD_RETENTION", time.Hour), "how long a download's bytes are kept for the browser to fetch or resume (RM_DOWNLOAD_RETENTION)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -127,6 +169,18 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	if c.LastSeenFlush < 100*time.Millisecond {
 		return Config{}, fmt.Errorf("config: -last-seen-flush must be at least 100ms")
+	}
+	if c.HealthInterval < 0 || (c.HealthInterval > 0 && c.HealthInterval < time.Second) {
+		return Config{}, fmt.Errorf("config: -health-interval must be 0 (off) or at least 1s")
+	}
+	if c.BrowseWait < 0 || c.BrowseWait > time.Minute {
+		return Config{}, fmt.Errorf("config: -browse-wait must be between 0 and 1m")
+	}
+	if c.DownloadMaxBytes < 1 || c.DownloadRetention < time.Minute {
+		return Config{}, fmt.Errorf("config: -download-max-bytes must be positive and -download-retention at least 1m")
+	}
+	if c.NotifyMaxAttempts < 1 || c.NotifyMaxAttempts > 100 {
+		return Config{}, fmt.Errorf("config: -notify-max-attempts must be between 1 and 100")
 	}
 	return c, nil
 }

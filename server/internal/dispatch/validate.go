@@ -81,6 +81,9 @@ func ValidateRun(in store.RunRequest) error {
 	if !slices.Contains(protocol.JobKinds, in.Kind) {
 		return fieldErr("kind", "must be one of %s", strings.Join(protocol.JobKinds, ", "))
 	}
+	if in.Kind == protocol.KindRestore {
+		return fieldErr("kind", "a restore is started with POST /hosts/{id}/repositories/{rid}/snapshots/{sid}/restore")
+	}
 	if err := validateJob(in.Kind, in.Paths, in.Excludes, in.Tags, in.Retention, in.Options); err != nil {
 		return err
 	}

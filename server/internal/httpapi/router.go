@@ -26,6 +26,12 @@ type Pinger interface {
 	PingContext(ctx context.Context) error
 }
 
+// SchemaChecker tells whether every embedded migration has been applied.
+type SchemaChecker interface {
+	SchemaVersion(ctx context.Context) (int64, error)
+	LatestSchemaVersion() (int64, error)
+}
+
 // Options configure the router.
 type Options struct {
 	Logger         *slog.Logger
@@ -33,6 +39,8 @@ type Options struct {
 	Agent          Mounter // mounted at /api/v1/agent
 	Operator       Mounter // mounted at /api/v1
 	DB             Pinger
+	Schema         SchemaChecker     // when set, /readyz also needs every migration applied
+	Middleware     []gin.HandlerFunc // run for every request after logging and recovery (metrics)
 	Version        string
 	Extra          func(e *gin.Engine) // static assets, docs
 }
@@ -47,6 +55,7 @@ func New(o Options) (*gin.Engine, error) {
 		return nil, fmt.Errorf("httpapi: trusted proxies: %w", err)
 	}
 	e.Use(requestLog(o.Logger), recovery(o.Logger))
+	e.Use(o.Middleware...)
 	e.NoRoute(httpx.NoRoute)
 	e.NoMethod(httpx.NoMethod)
 
@@ -57,6 +66,15 @@ func New(o Options) (*gin.Engine, error) {
 		if err := o.DB.PingContext(ctx); err != nil {
 			c.JSON(http.StatusServiceUnavailable, protocol.Error{Code: "database_unavailable", Message: "database unreachable"})
 			return
+		}
+		if o.Schema != nil {
+			have, err := o.Schema.SchemaVersion(ctx)
+			want, werr := o.Schema.LatestSchemaVersion()
+			if err != nil || werr != nil || have < want {
+				c.JSON(http.StatusServiceUnavailable, protocol.Error{Code: "migrations_pending",
+					Message: fmt.Sprintf("database schema at version %d, this server needs %d: run `server migrate`", have, want)})
+				return
+			}
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ready"})
 	})

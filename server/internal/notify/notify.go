@@ -21,6 +21,9 @@ type Event struct {
 	LeaseUntil int64 `json:"l,omitempty"`
 	// CredentialsChanged tells receivers to forget cached credentials of the host.
 	CredentialsChanged bool `json:"r,omitempty"`
+	// BrowseRequest (an id) says a browse request of the host has news: a listing part,
+	// download bytes, or its end. It wakes the operator requests waiting for it.
+	BrowseRequest string `json:"b,omitempty"`
 }
 
 // Lease returns LeaseUntil as a time (zero when unset).

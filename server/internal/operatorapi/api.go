@@ -23,6 +23,7 @@ import (
 
 	"github.com/restic-manager/restic-manager/common/protocol"
 	"github.com/restic-manager/restic-manager/server/internal/auth"
+	"github.com/restic-manager/restic-manager/server/internal/browse"
 	"github.com/restic-manager/restic-manager/server/internal/dispatch"
 	"github.com/restic-manager/restic-manager/server/internal/httpx"
 	"github.com/restic-manager/restic-manager/server/internal/store"
@@ -48,6 +49,12 @@ type Config struct {
 	// StreamHeartbeat how often it sends a comment to keep proxies from cutting it (15 s).
 	StreamPoll      time.Duration
 	StreamHeartbeat time.Duration
+	// Notifier sends a channel's test message (health_*.go).
+	Notifier NotificationTester
+	// Browse answers browse, search, diff and download requests and Restorer queues
+	// restores (browse_*.go); without Browse those routes are not mounted.
+	Browse   *browse.Service
+	Restorer Restorer
 }
 
 func (c *Config) defaults() {
@@ -152,6 +159,9 @@ func (a *API) Register(g *gin.RouterGroup) {
 	admin.DELETE("/users/:id", a.deleteUser)
 	admin.DELETE("/users/:id/sessions", a.revokeUserSessions)
 	admin.GET("/audit", a.listAudit)
+
+	a.registerHealth(view, op)
+	a.registerBrowse(g, view, op)
 }
 
 // fail maps the operator API's own sentinel errors, then answers like httpx.Fail.

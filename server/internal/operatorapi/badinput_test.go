@@ -152,7 +152,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		cases = append(cases, bad{"unknown id", p.method, p.path, "", "", 404, protocol.CodeNotFound})
 	}
 	// Query parameters of listings.
-	for _, p := range []string{"/hosts?limit=abc", "/hosts?order=up", "/jobs?kind=restore", "/jobs?until=soon", "/audit?since=1",
+	for _, p := range []string{"/hosts?limit=abc", "/hosts?order=up", "/jobs?kind=rm", "/jobs?until=soon", "/audit?since=1",
 		"/users?cursor=%21%21", "/schedules/preview?cron=", "/schedules/preview?cron=@daily&count=99", "/jobs/" + jid + "/logs?after=-1"} {
 		cases = append(cases, bad{"query", "GET", p, "", "", 400, v})
 	}

@@ -393,14 +393,15 @@ type CancelRequest struct {
 
 // JobSpec is what a job runs (never with the repository's secrets).
 type JobSpec struct {
-	RepositoryName string               `json:"repository_name,omitempty"`
-	Paths          []string             `json:"paths,omitempty"`
-	Excludes       []string             `json:"excludes,omitempty"`
-	Tags           []string             `json:"tags,omitempty"`
-	Retention      *protocol.Retention  `json:"retention,omitempty"`
-	Options        *protocol.JobOptions `json:"options,omitempty"`
-	PreHook        string               `json:"pre_hook,omitempty"`
-	PostHook       string               `json:"post_hook,omitempty"`
+	RepositoryName string                `json:"repository_name,omitempty"`
+	Paths          []string              `json:"paths,omitempty"`
+	Excludes       []string              `json:"excludes,omitempty"`
+	Tags           []string              `json:"tags,omitempty"`
+	Retention      *protocol.Retention   `json:"retention,omitempty"`
+	Options        *protocol.JobOptions  `json:"options,omitempty"`
+	PreHook        string                `json:"pre_hook,omitempty"`
+	PostHook       string                `json:"post_hook,omitempty"`
+	Restore        *protocol.RestoreSpec `json:"restore,omitempty"` // kind restore (browse_*.go)
 } //@name JobSpec
 
 // Job is one run of restic on one host.
@@ -432,7 +433,8 @@ func toJob(j store.Job) Job {
 		ScheduledFor: j.ScheduledFor, RanOffline: j.RanOffline, ExitCode: j.ExitCode, Error: j.Error, LogLines: j.LogLinesReported,
 		CancelRequestedAt: j.CancelRequestedAt, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
 		Spec: JobSpec{RepositoryName: j.Spec.Repository.Name, Paths: j.Spec.Paths, Excludes: j.Spec.Excludes, Tags: j.Spec.Tags,
-			Retention: j.Spec.Retention, Options: j.Spec.Options, PreHook: j.Spec.PreHook, PostHook: j.Spec.PostHook}}
+			Retention: j.Spec.Retention, Options: j.Spec.Options, PreHook: j.Spec.PreHook, PostHook: j.Spec.PostHook,
+			Restore: j.Spec.Restore}}
 	if j.RepositoryID != nil {
 		out.RepositoryID = *j.RepositoryID
 	}

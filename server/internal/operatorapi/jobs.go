@@ -48,7 +48,7 @@ func sortedStrings(v []string) []string {
 //	@Security		OperatorToken
 //	@Security		SessionCSRF
 //	@Param			host_id			query		string	false	"host id"
-//	@Param			kind			query		string	false	"job kind"	Enums(init, backup, forget, prune, check, unlock, snapshots, stats)
+//	@Param			kind			query		string	false	"job kind"	Enums(init, backup, forget, prune, check, unlock, snapshots, stats, restore)
 //	@Param			status			query		string	false	"status, or several separated by commas"
 //	@Param			schedule_id		query		string	false	"schedule id"
 //	@Param			repository_id	query		string	false	"repository id"

@@ -64,11 +64,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 	expiring := call(f.admin.PostApiTokensWithResponse(ctx, apiclient.APITokenCreate{Name: "expiring", Role: "admin", ExpiresAt: ptr(time.Now().Add(time.Second))})).want(t, 201).JSON201
 	revoked := call(f.admin.PostApiTokensWithResponse(ctx, apiclient.APITokenCreate{Name: "revoked", Role: "admin"})).want(t, 201).JSON201
 	call(f.admin.DeleteApiTokensIdWithResponse(ctx, revoked.Id.String())).want(t, 200)
+	channel := call(f.admin.PostNotificationChannelsWithResponse(ctx, apiclient.NotificationChannelInput{Name: "matrix", Type: "webhook",
+		Webhook: &apiclient.WebhookSettings{Url: ptr("http://127.0.0.1:1/hook")}})).want(t, 201).JSON201
+	rule := call(f.admin.PostNotificationRulesWithResponse(ctx, apiclient.NotificationRuleInput{Name: "matrix", ChannelId: channel.Id})).want(t, 201).JSON201
 	time.Sleep(1100 * time.Millisecond)
 
 	h, r, sr := agent.HostID, repo.Id.String(), spareRepo.Id.String()
 	s, ss, j, dj := sched.Id.String(), spareSched.Id.String(), job.Id.String(), done.Id.String()
 	nobody := uuid.NewString()
+	nc, nr := channel.Id.String(), rule.Id.String()
 	schedBody := `{"repository_id":"` + r + `","name":"m","kind":"backup","cron":"0 1 * * *","paths":["/srv"]}`
 	routes := []routeCase{
 		{"GET", "/info", "/info", "", rolePublic},
@@ -112,6 +116,43 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"DELETE", "/hosts/:id/schedules/:sid", "/hosts/" + h + "/schedules/" + ss, "", roleOperator},
 		{"DELETE", "/hosts/:id/repositories/:rid", "/hosts/" + h + "/repositories/" + sr, "", roleOperator},
 		{"POST", "/hosts/:id/decommission", "/hosts/" + spare.HostID + "/decommission", "", roleOperator},
+		// browse_routes.go: a made-up snapshot is not found (404 is access); wait=0 never holds.
+		{"GET", "/hosts/:id/repositories/:rid/snapshots/:sid/tree", "/hosts/" + h + "/repositories/" + r + "/snapshots/deadbeef/tree?wait=0", "", roleViewer},
+		{"GET", "/hosts/:id/repositories/:rid/snapshots/:sid/index", "/hosts/" + h + "/repositories/" + r + "/snapshots/deadbeef/index", "", roleViewer},
+		{"POST", "/hosts/:id/repositories/:rid/snapshots/:sid/index", "/hosts/" + h + "/repositories/" + r + "/snapshots/deadbeef/index?wait=0", "", roleViewer},
+		{"GET", "/hosts/:id/repositories/:rid/snapshots/:sid/search", "/hosts/" + h + "/repositories/" + r + "/snapshots/deadbeef/search?q=x", "", roleViewer},
+		{"GET", "/hosts/:id/repositories/:rid/find", "/hosts/" + h + "/repositories/" + r + "/find?pattern=x&wait=0", "", roleViewer},
+		{"GET", "/hosts/:id/repositories/:rid/diff", "/hosts/" + h + "/repositories/" + r + "/diff?from=deadbeef&to=deadbeef&wait=0", "", roleViewer},
+		{"POST", "/hosts/:id/repositories/:rid/snapshots/:sid/restore", "/hosts/" + h + "/repositories/" + r + "/snapshots/deadbeef/restore", `{"paths":["/x"]}`, roleOperator},
+		{"POST", "/hosts/:id/repositories/:rid/snapshots/:sid/downloads", "/hosts/" + h + "/repositories/" + r + "/snapshots/deadbeef/downloads", `{"path":"/x"}`, roleOperator},
+		{"GET", "/downloads/:id", "/downloads/" + nobody, "", roleOperator},
+		{"DELETE", "/downloads/:id", "/downloads/" + nobody, "", roleOperator},
+		{"POST", "/downloads/:id/tickets", "/downloads/" + nobody + "/tickets", "", roleOperator},
+		{"GET", "/downloads/:id/content", "/downloads/" + nobody + "/content?ticket=rmdl_x", "", rolePublic},
+		// Fleet health (health_*.go).
+		{"GET", "/health/summary", "/health/summary", "", roleViewer},
+		{"GET", "/health/hosts", "/health/hosts", "", roleViewer},
+		{"GET", "/hosts/:id/health", "/hosts/" + h + "/health", "", roleViewer},
+		{"GET", "/alerts", "/alerts", "", roleViewer},
+		{"GET", "/alerts/:id", "/alerts/" + nobody, "", roleViewer},
+		{"GET", "/notification-channels", "/notification-channels", "", roleViewer},
+		{"GET", "/notification-channels/:id", "/notification-channels/" + nc, "", roleViewer},
+		{"GET", "/notification-rules", "/notification-rules", "", roleViewer},
+		{"GET", "/notification-rules/:id", "/notification-rules/" + nr, "", roleViewer},
+		{"GET", "/notification-deliveries", "/notification-deliveries", "", roleViewer},
+		{"GET", "/notification-deliveries/:id", "/notification-deliveries/1", "", roleViewer},
+		{"GET", "/hosts/:id/schedules/:sid/ping", "/hosts/" + h + "/schedules/" + s + "/ping", "", roleViewer},
+		{"PUT", "/hosts/:id/objective", "/hosts/" + h + "/objective", `{"max_age_seconds":90000}`, roleOperator},
+		{"DELETE", "/hosts/:id/objective", "/hosts/" + h + "/objective", "", roleOperator},
+		{"POST", "/notification-channels", "/notification-channels", `{"name":"m","type":"webhook","webhook":{"url":"http://127.0.0.1:1/"}}`, roleOperator},
+		{"PUT", "/notification-channels/:id", "/notification-channels/" + nc, `{"name":"n","type":"webhook"}`, roleOperator},
+		{"POST", "/notification-channels/:id/test", "/notification-channels/" + nc + "/test", "", roleOperator},
+		{"POST", "/notification-rules", "/notification-rules", `{"name":"m","channel_id":"` + nc + `"}`, roleOperator},
+		{"PUT", "/notification-rules/:id", "/notification-rules/" + nr, `{"name":"m","channel_id":"` + nc + `"}`, roleOperator},
+		{"DELETE", "/notification-rules/:id", "/notification-rules/" + nr, "", roleOperator},
+		{"PUT", "/hosts/:id/schedules/:sid/ping", "/hosts/" + h + "/schedules/" + s + "/ping", `{"url":"https://hc.example.test/x"}`, roleOperator},
+		{"DELETE", "/hosts/:id/schedules/:sid/ping", "/hosts/" + h + "/schedules/" + s + "/ping", "", roleOperator},
+		{"DELETE", "/notification-channels/:id", "/notification-channels/" + nc, "", roleOperator},
 		{"GET", "/users", "/users", "", roleAdmin},
 		{"POST", "/users", "/users", `{"email":"new@example.test","name":"n","role":"viewer","password":"long-enough-pw"}`, roleAdmin},
 		{"GET", "/users/:id", "/users/" + target.Id.String(), "", roleAdmin},

@@ -136,6 +136,9 @@ func (s *Store) rejectCommandJob(ctx context.Context, hostID string, cmdID int64
 	if err := s.db.WithContext(ctx).Where("id = ? AND host_id = ?", cmdID, hostID).Take(&c).Error; err != nil {
 		return notFound(err)
 	}
+	if c.Type == protocol.CommandBrowse {
+		return s.FailBrowseRequest(ctx, c.JobID, BrowseErrRejected, "the agent rejected the request: "+reason) // browse_requests.go
+	}
 	if c.Type != protocol.CommandRun {
 		return nil
 	}

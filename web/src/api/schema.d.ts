@@ -7,6 +7,154 @@
  */
 
 export interface paths {
+    "/agent/browse/{id}/dirs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send directory listings
+         * @description Parts of directories of an ls or index request, each at most chunk_entries entries starting at a multiple of it; the last part of a directory has last and total. Idempotent: a part is keyed by its directory and offset. cancel in the answer: stop.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description browse request id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description directory parts */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["protocol.BrowseDirBatch"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.BrowseAck"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Request Entity Too Large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/browse/{id}/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish a browse request
+         * @description Status, error and, for find and diff, the result; for a dump its size and SHA-256. The first finish wins; a repeat answers 200.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description browse request id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description outcome */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["protocol.BrowseFinish"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.BrowseAck"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Request Entity Too Large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/agent/commands/{id}/result": {
         parameters: {
             query?: never;
@@ -44,6 +192,166 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["protocol.Empty"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/downloads/{id}/chunks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send download bytes
+         * @description The raw body holds the dump's bytes from offset on (at most 8 MiB). Bytes the server already holds are ignored, so a retried chunk is harmless; the answer's offset is how many bytes it holds. An offset beyond that answers 409 offset_mismatch. cancel in the answer: stop (cancelled, expired or over the limit).
+         */
+        post: {
+            parameters: {
+                query: {
+                    /** @description byte offset of the body */
+                    offset: number;
+                };
+                header?: never;
+                path: {
+                    /** @description browse request id of the dump */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description bytes */
+            requestBody: {
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.DownloadChunkAck"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description offset_mismatch */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Request Entity Too Large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unsupported Media Type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/downloads/{id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a download
+         * @description What the dump sends: a file (with its size) or a directory's archive. A file over the server's limit fails the download: the answer says cancel.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description browse request id of the dump */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description what is sent */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["protocol.DownloadStart"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.BrowseAck"];
                     };
                 };
                 /** @description Bad Request */
@@ -809,6 +1117,136 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List alerts
+         * @description Role: viewer. Open and resolved alerts (the history), most recently opened first; filters combine. There is at most one open alert per host and condition.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description condition */
+                    condition?: "backup_objective" | "agent_offline" | "repository_locked" | "check_failed" | "restic_outdated";
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    /** @description host id */
+                    host_id?: string;
+                    /** @description page size (1-500, default 50) */
+                    limit?: number;
+                    /** @description severity */
+                    severity?: "info" | "warning" | "critical";
+                    /** @description open or resolved (default both) */
+                    state?: "open" | "resolved";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AlertPage"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alerts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an alert
+         * @description Role: viewer.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description alert id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Alert"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api-tokens": {
         parameters: {
             query?: never;
@@ -1506,6 +1944,308 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/downloads/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a download
+         * @description Role: operator. Its state, the bytes the server holds, and once complete its size and SHA-256.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description download id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Download"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Cancel a download
+         * @description Role: operator. Stops the agent's dump at its next chunk; a finished download keeps its bytes until they expire. Audited.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description download id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Download"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/downloads/{id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download content
+         * @description Authorised by the ticket alone (single use, short-lived): a browser can follow the URL. Streams the bytes as the agent sends them. A file has a Content-Length; an archive's size is known once complete. Range (bytes=N- or bytes=N-M) resumes: 206 with Content-Range (for an archive still being made, the answer starts once it is complete). A download that fails midway ends the connection without a proper end, so the browser marks it failed.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description ticket */
+                    ticket: string;
+                };
+                header?: {
+                    /** @description bytes=N- */
+                    Range?: string;
+                };
+                path: {
+                    /** @description download id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the bytes */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": string;
+                    };
+                };
+                /** @description the requested range */
+                206: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": string;
+                    };
+                };
+                /** @description ticket_invalid */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Requested Range Not Satisfiable */
+                416: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Bad Gateway */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Gateway Timeout */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/downloads/{id}/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * New download ticket
+         * @description Role: operator. Another single-use ticket for the download's content, e.g. to resume an interrupted download with a Range header. Audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description download id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DownloadTicket"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/enrollment-tokens": {
         parameters: {
             query?: never;
@@ -1696,6 +2436,120 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List hosts with their backup objective state
+         * @description Role: viewer. Hosts that are not decommissioned, by name, keyset-paginated, each with its objective, state and open alerts. Filter by objective state or by a condition with an open alert.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description hosts with an open alert of this condition */
+                    condition?: "backup_objective" | "agent_offline" | "repository_locked" | "check_failed" | "restic_outdated";
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    /** @description page size (1-500, default 50) */
+                    limit?: number;
+                    /** @description objective state */
+                    state?: "ok" | "at_risk" | "violated" | "none" | "unknown";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HostHealthPage"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fleet health summary
+         * @description Role: viewer. Hosts (not decommissioned) by backup objective state, open alerts by condition and severity, and when the fleet was last evaluated.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HealthSummary"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1969,6 +2823,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hosts/{id}/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a host's backup objective and state
+         * @description Role: viewer. The objective (derived from the host's backup schedules — twice the longest interval between runs plus slack — unless overridden), the state as last evaluated, the last successful backup and the open alerts.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description host id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HostHealth"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hosts/{id}/jobs": {
         parameters: {
             query?: never;
@@ -2056,6 +2970,151 @@ export interface paths {
             };
         };
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/objective": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Override a host's backup objective
+         * @description Role: operator. The host's last successful backup may be at most max_age_seconds old; past 75% of it the host is at risk, past it the objective is violated. Applies from the next evaluation round.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description host id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description the objective */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ObjectiveInput"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HostHealth"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description host_decommissioned */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Remove a host's objective override
+         * @description Role: operator. The objective is derived from the host's backup schedules again.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description host id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HostHealth"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description unknown host, or no override */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -2392,6 +3451,224 @@ export interface paths {
         };
         trace?: never;
     };
+    "/hosts/{id}/repositories/{rid}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare two snapshots
+         * @description Role: viewer. The host's agent runs restic diff: the paths added (+), removed (-), changed (M), changed in type (T) or metadata (U), and restic's totals. Kept for good (snapshots never change). Waits like the tree; 202 to retry.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    /** @description older snapshot id */
+                    from: string;
+                    /** @description changes per page (1-5000, default 500) */
+                    limit?: number;
+                    /** @description newer snapshot id */
+                    to: string;
+                    /** @description seconds to wait for the agent (0-60, default 25) */
+                    wait?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description host id */
+                    id: string;
+                    /** @description repository id */
+                    rid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DiffPage"];
+                    };
+                };
+                /** @description Accepted */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BrowsePending"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Bad Gateway */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Gateway Timeout */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/repositories/{rid}/find": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find files in snapshots
+         * @description Role: viewer. The host's agent runs restic find for the patterns (globs on names, e.g. *.conf; several match any) in one snapshot, or in every snapshot of the repository. Waits like the tree; 202 to retry. Results of one snapshot are kept for good; of all snapshots, for a minute.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    /** @description matches per page (1-5000, default 500) */
+                    limit?: number;
+                    /** @description pattern (repeat for several) */
+                    pattern: string[];
+                    /** @description snapshot id; absent: all snapshots */
+                    snapshot?: string;
+                    /** @description seconds to wait for the agent (0-60, default 25) */
+                    wait?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description host id */
+                    id: string;
+                    /** @description repository id */
+                    rid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FindPage"];
+                    };
+                };
+                /** @description Accepted */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BrowsePending"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Bad Gateway */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Gateway Timeout */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hosts/{id}/repositories/{rid}/snapshots": {
         parameters: {
             query?: never;
@@ -2451,6 +3728,513 @@ export interface paths {
                 };
                 /** @description Not Found */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/repositories/{rid}/snapshots/{sid}/downloads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Download a file or a folder
+         * @description Role: operator. The host's agent dumps the path (a file as is; a directory as a tar, or zip, archive) and streams it to the server, which relays it: fetch ticket.url (no other credential needed; it works once, within minutes) and the bytes flow as they arrive. The size is limited by the server's -download-max-bytes. To resume, get a new ticket (POST /downloads/{id}/tickets) and send a Range header. Audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description host id */
+                    id: string;
+                    /** @description repository id */
+                    rid: string;
+                    /** @description snapshot id */
+                    sid: string;
+                };
+                cookie?: never;
+            };
+            /** @description path and archive format */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DownloadCreate"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DownloadCreated"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/repositories/{rid}/snapshots/{sid}/index": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Snapshot index state
+         * @description Role: viewer. Whether the snapshot's whole tree is cached on the server (for name search, and browsing without the agent).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description host id */
+                    id: string;
+                    /** @description repository id */
+                    rid: string;
+                    /** @description snapshot id */
+                    sid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SnapshotIndex"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Index a snapshot
+         * @description Role: viewer. Has the host's agent list the whole snapshot once (restic ls --recursive) and stores it compactly on the server: afterwards the snapshot browses and searches by name without the agent. Waits up to `wait` seconds; 200 when the index is ready, 202 while it is being built (poll GET …/index).
+         */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description seconds to wait (0-60, default 25) */
+                    wait?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description host id */
+                    id: string;
+                    /** @description repository id */
+                    rid: string;
+                    /** @description snapshot id */
+                    sid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SnapshotIndex"];
+                    };
+                };
+                /** @description Accepted */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SnapshotIndex"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/repositories/{rid}/snapshots/{sid}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore from a snapshot
+         * @description Role: operator. Queues a restore job (kind restore; follow it like any job): paths of the snapshot (empty: all) to their original location (target empty or "/") or below an absolute target directory, with excludes and an overwrite behaviour (restic before 0.17 always overwrites; other choices fail there). With target_host_id and target_repository_id it runs on another host whose repository lists the snapshot. Audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description host id */
+                    id: string;
+                    /** @description repository id */
+                    rid: string;
+                    /** @description snapshot id */
+                    sid: string;
+                };
+                cookie?: never;
+            };
+            /** @description what and where */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RestoreRequest"];
+                };
+            };
+            responses: {
+                /** @description Accepted */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Job"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description host_decommissioned */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/repositories/{rid}/snapshots/{sid}/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search a snapshot by name
+         * @description Role: viewer. Searches the snapshot's index (see POST …/index; 409 index_not_ready without one) for entries whose name contains q, or matches q as a glob when q has *, ? or [ — case-insensitive — below path. No agent is involved.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    /** @description hits (1-1000, default 100) */
+                    limit?: number;
+                    /** @description only below this directory (default /) */
+                    path?: string;
+                    /** @description name, substring or glob */
+                    q: string;
+                };
+                header?: never;
+                path: {
+                    /** @description host id */
+                    id: string;
+                    /** @description repository id */
+                    rid: string;
+                    /** @description snapshot id */
+                    sid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SearchPage"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description index_not_ready */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/repositories/{rid}/snapshots/{sid}/tree": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Browse a snapshot
+         * @description Role: viewer. One page of a directory of the snapshot, in name order. Answered from the server's cache when the directory was listed before (snapshots never change); otherwise the host's agent lists it (restic ls) while the request waits up to `wait` seconds. If the agent has not answered by then: 202 with a retry hint; ask again (the same question joins the same request).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    /** @description entries (1-5000, default 500) */
+                    limit?: number;
+                    /** @description directory (default /) */
+                    path?: string;
+                    /** @description seconds to wait for the agent (0-60, default 25) */
+                    wait?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description host id */
+                    id: string;
+                    /** @description repository id */
+                    rid: string;
+                    /** @description snapshot id (full or short) */
+                    sid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DirPage"];
+                    };
+                };
+                /** @description Accepted */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BrowsePending"];
+                    };
+                };
+                /** @description validation_failed, not_directory */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description host, repository, snapshot or path */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description agent_failed, agent_rejected */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description agent_timeout */
+                504: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3095,6 +4879,192 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hosts/{id}/schedules/{sid}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a schedule's ping
+         * @description Role: viewer. Whether the schedule pings a Healthchecks-style URL, and its host (the URL itself is write-only).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description host id */
+                    id: string;
+                    /** @description schedule id */
+                    sid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SchedulePing"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        /**
+         * Set a schedule's ping URL
+         * @description Role: operator. A Healthchecks-style URL (healthchecks.io, or self-hosted): when a job of the schedule starts, the server POSTs to URL/start; on success to URL; on failure to URL/fail (with the error as body). Pings are retried like notifications and appear in the delivery log.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description host id */
+                    id: string;
+                    /** @description schedule id */
+                    sid: string;
+                };
+                cookie?: never;
+            };
+            /** @description the URL */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SchedulePingInput"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SchedulePing"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Remove a schedule's ping URL
+         * @description Role: operator.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description host id */
+                    id: string;
+                    /** @description schedule id */
+                    sid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SchedulePing"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description unknown schedule, or no ping URL */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hosts/{id}/schedules/{sid}/run": {
         parameters: {
             query?: never;
@@ -3281,7 +5251,7 @@ export interface paths {
                     /** @description host id */
                     host_id?: string;
                     /** @description job kind */
-                    kind?: "init" | "backup" | "forget" | "prune" | "check" | "unlock" | "snapshots" | "stats";
+                    kind?: "init" | "backup" | "forget" | "prune" | "check" | "unlock" | "snapshots" | "stats" | "restore";
                     /** @description page size (1-500, default 50) */
                     limit?: number;
                     /** @description repository id */
@@ -3627,6 +5597,793 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notification-channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List notification channels
+         * @description Role: viewer. Secrets (webhook URL, secret and header values, SMTP password, chat service URL) are never returned.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationChannelList"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a notification channel
+         * @description Role: operator. A webhook (JSON POST, HMAC-SHA256 signed with the secret in X-RM-Signature-256), an email channel (SMTP) or a chat channel (a shoutrrr service URL: Slack, Discord, Telegram, Gotify, ntfy, Matrix, Teams, …). Nothing is routed to it until a rule names it. Try it with POST /notification-channels/{id}/test.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description the channel */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NotificationChannelInput"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationChannel"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description name taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notification-channels/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a notification channel
+         * @description Role: viewer.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description channel id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationChannel"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        /**
+         * Replace a notification channel
+         * @description Role: operator. Write-only values left out keep their current values (webhook url, secret and headers; SMTP password with an unchanged username; chat url). The type cannot change.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description channel id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description the channel */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NotificationChannelInput"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationChannel"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description name taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Delete a notification channel
+         * @description Role: operator. Its rules go with it; its delivery log stays (pending deliveries fail).
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description channel id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OK"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notification-channels/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test notification
+         * @description Role: operator. Sends a test message to the channel now (even when it is disabled) and answers with the delivery as logged: status delivered, or failed with last_error. It is not retried.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description channel id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationDelivery"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notification-deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List notification deliveries
+         * @description Role: viewer. The delivery log, newest first: every event sent (or being retried, or given up) to a channel or a schedule's ping URL, with its attempts count and last error. Filters combine.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description alert id */
+                    alert_id?: string;
+                    /** @description channel id */
+                    channel_id?: string;
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    /** @description event type, e.g. alert.opened */
+                    event_type?: string;
+                    /** @description host id */
+                    host_id?: string;
+                    /** @description page size (1-500, default 50) */
+                    limit?: number;
+                    /** @description schedule id (ping deliveries) */
+                    schedule_id?: string;
+                    /** @description status */
+                    status?: "pending" | "sending" | "delivered" | "failed";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationDeliveryPage"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notification-deliveries/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a notification delivery
+         * @description Role: viewer. The delivery, the event it carries, and every attempt with its status code and error.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description delivery id */
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationDeliveryDetail"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notification-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List notification rules
+         * @description Role: viewer. Oldest first.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationRuleList"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a notification rule
+         * @description Role: operator. Routes events to a channel. Events: alert.opened, alert.escalated (an open alert reached a higher severity), alert.resolved, job.succeeded, job.warning, job.failed (default: the three alert events). Empty filters match everything. An event reaches a channel once even when several rules route it there.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description the rule */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NotificationRuleInput"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationRule"];
+                    };
+                };
+                /** @description invalid, or no such channel */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notification-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a notification rule
+         * @description Role: viewer.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description rule id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationRule"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        /**
+         * Replace a notification rule
+         * @description Role: operator.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description rule id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description the rule */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NotificationRuleInput"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationRule"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Delete a notification rule
+         * @description Role: operator.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description rule id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OK"];
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["protocol.Error"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -4111,6 +6868,35 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Alert: {
+            /** @enum {string} */
+            condition: "backup_objective" | "agent_offline" | "repository_locked" | "check_failed" | "restic_outdated";
+            details?: {
+                [key: string]: unknown;
+            };
+            /** Format: uuid */
+            host_id: string;
+            host_name: string;
+            /** Format: uuid */
+            id: string;
+            message: string;
+            /** Format: date-time */
+            opened_at: string;
+            resolution?: string;
+            /** Format: date-time */
+            resolved_at?: string;
+            /**
+             * @description The highest severity reached while open.
+             * @enum {string}
+             */
+            severity: "info" | "warning" | "critical";
+            /** @enum {string} */
+            state: "open" | "resolved";
+        };
+        AlertPage: {
+            items: components["schemas"]["Alert"][];
+            next_cursor: string;
+        };
         APIToken: {
             /** Format: date-time */
             created_at: string;
@@ -4194,13 +6980,168 @@ export interface components {
             items: components["schemas"]["AuditEntry"][];
             next_cursor: string;
         };
+        BrowsePending: {
+            message: string;
+            /** Format: uuid */
+            request_id: string;
+            retry_after_seconds: number;
+            /**
+             * @description running: the agent answers
+             * @enum {string}
+             */
+            status: "pending" | "running";
+        };
         CancelRequest: {
             reason?: string;
+        };
+        ChatSettings: {
+            /** @example ntfy://ntfy.sh/my-backups */
+            url?: string;
+        };
+        ChatView: {
+            /**
+             * @description the URL's scheme
+             * @example slack
+             */
+            service: string;
         };
         CronPreview: {
             cron: string;
             next: string[];
             timezone: string;
+        };
+        DiffPage: {
+            from: string;
+            items: components["schemas"]["SnapshotChange"][];
+            next_cursor: string;
+            /**
+             * @description Stats is restic's statistics: changed_files, added and removed {files, dirs,
+             *     others, data_blobs, tree_blobs, bytes}.
+             */
+            stats?: Record<string, unknown>;
+            to: string;
+            total: number;
+            truncated: boolean;
+        };
+        DirEntry: {
+            gid: number;
+            mode: number;
+            /** Format: date-time */
+            mtime: string;
+            name: string;
+            /** @example /home/ada/notes.txt */
+            path: string;
+            /** @example -rw-r--r-- */
+            permissions: string;
+            /** @description files only; 0 for the rest */
+            size: number;
+            /**
+             * @description file, dir, symlink, dev, chardev, fifo, socket
+             * @example file
+             */
+            type: string;
+            uid: number;
+        };
+        DirPage: {
+            /** @description Cached: answered from the server's cache, without asking the agent. */
+            cached: boolean;
+            /** @description Indexed: the snapshot's whole tree is cached (search works, no directory needs the agent). */
+            indexed: boolean;
+            items: components["schemas"]["DirEntry"][];
+            /** @description NextCursor continues the listing; empty on the last page. */
+            next_cursor: string;
+            /** @example /home/ada */
+            path: string;
+            /** @description the full snapshot id */
+            snapshot: string;
+            /** @description entries in the directory */
+            total: number;
+        };
+        Download: {
+            archive?: string;
+            /** Format: date-time */
+            consumed_at?: string;
+            /** Format: date-time */
+            created_at: string;
+            error?: string;
+            error_code?: string;
+            /**
+             * Format: date-time
+             * @description its bytes are deleted then
+             */
+            expires_at: string;
+            /** Format: uuid */
+            host_id: string;
+            /** Format: uuid */
+            id: string;
+            max_bytes: number;
+            /** @description Name is the file name the browser saves (known once the agent started). */
+            name: string;
+            path: string;
+            /** @description bytes the server holds */
+            received: number;
+            /** Format: uuid */
+            repository_id: string;
+            /** @description SHA256 of the whole download, once complete. */
+            sha256?: string;
+            /** @description Size is known for a file once the agent started, for an archive once complete. */
+            size?: number;
+            snapshot: string;
+            /** @enum {string} */
+            status: "pending" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description Type is file or dir once the agent started.
+             * @enum {string}
+             */
+            type?: "file" | "dir";
+        };
+        DownloadCreate: {
+            /**
+             * @description for a directory; default tar
+             * @enum {string}
+             */
+            archive?: "tar" | "zip";
+            /** @example /home/ada/notes.txt */
+            path: string;
+        };
+        DownloadCreated: {
+            download: components["schemas"]["Download"];
+            ticket: components["schemas"]["DownloadTicket"];
+        };
+        DownloadTicket: {
+            /** Format: date-time */
+            expires_at: string;
+            ticket: string;
+            /** @example /api/v1/downloads/6f1c…/content?ticket=rmdl_… */
+            url: string;
+        };
+        EmailSettings: {
+            /** @example Restic Manager <backup@example.com> */
+            from: string;
+            /** @example smtp.example.com */
+            host: string;
+            password?: string;
+            /** @example 587 */
+            port?: number;
+            /** @enum {string} */
+            security?: "starttls" | "tls" | "none";
+            /**
+             * @example [
+             *       "ops@example.com"
+             *     ]
+             */
+            to: string[];
+            username?: string;
+        };
+        EmailView: {
+            from: string;
+            host: string;
+            password_set: boolean;
+            port: number;
+            /** @enum {string} */
+            security: "starttls" | "tls" | "none";
+            to: string[];
+            username?: string;
         };
         EnrollmentToken: {
             /** Format: date-time */
@@ -4253,6 +7194,58 @@ export interface components {
             items: components["schemas"]["EnrollmentToken"][];
             next_cursor: string;
         };
+        FindMatch: {
+            gid: number;
+            mode: number;
+            /** Format: date-time */
+            mtime: string;
+            name: string;
+            /** @example /home/ada/notes.txt */
+            path: string;
+            /** @example -rw-r--r-- */
+            permissions: string;
+            /** @description files only; 0 for the rest */
+            size: number;
+            snapshot: string;
+            /**
+             * @description file, dir, symlink, dev, chardev, fifo, socket
+             * @example file
+             */
+            type: string;
+            uid: number;
+        };
+        FindPage: {
+            items: components["schemas"]["FindMatch"][];
+            next_cursor: string;
+            /** @description snapshots with a match */
+            snapshots: number;
+            /** @description every match restic reported */
+            total: number;
+            /** @description more matched than the server keeps */
+            truncated: boolean;
+        };
+        HealthSummary: {
+            /**
+             * Format: date-time
+             * @description the last evaluation round
+             */
+            evaluated_at?: string;
+            /**
+             * @description Hosts that are not decommissioned, by objective state: ok, at_risk, violated,
+             *     none (not judged: no backup schedule and no override), unknown (not evaluated yet).
+             */
+            hosts: {
+                [key: string]: number;
+            };
+            /** @description Open alerts by condition and by severity. */
+            open_alerts: number;
+            open_alerts_by_condition: {
+                [key: string]: number;
+            };
+            open_alerts_by_severity: {
+                [key: string]: number;
+            };
+        };
         Host: {
             agent_version: string;
             arch: string;
@@ -4276,6 +7269,41 @@ export interface components {
             schedule_version: number;
             /** @enum {string} */
             status: "online" | "offline" | "decommissioned";
+        };
+        HostHealth: {
+            /** Format: uuid */
+            host_id: string;
+            hostname: string;
+            labels: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            last_backup_at?: string;
+            name: string;
+            /**
+             * @description The maximum age of the last successful backup (0: none) and where it comes from:
+             *     schedules (twice the longest interval of the host's backup schedules plus slack),
+             *     override (set by an operator) or default (the server's -default-objective).
+             */
+            objective_seconds: number;
+            /** @enum {string} */
+            objective_source?: "schedules" | "override" | "default";
+            /**
+             * @description ok, at_risk (past 75% of the objective), violated, none (not judged) or unknown
+             *     (not evaluated yet).
+             * @enum {string}
+             */
+            objective_state: "ok" | "at_risk" | "violated" | "none" | "unknown";
+            open_alerts: components["schemas"]["Alert"][];
+            override_seconds?: number;
+            /** Format: date-time */
+            state_since?: string;
+            /** @enum {string} */
+            status: "online" | "offline" | "decommissioned";
+        };
+        HostHealthPage: {
+            items: components["schemas"]["HostHealth"][];
+            next_cursor: string;
         };
         HostPage: {
             items: components["schemas"]["Host"][];
@@ -4350,6 +7378,8 @@ export interface components {
             post_hook?: string;
             pre_hook?: string;
             repository_name?: string;
+            /** @description kind restore (browse_*.go) */
+            restore?: components["schemas"]["protocol.RestoreSpec"];
             retention?: components["schemas"]["protocol.Retention"];
             tags?: string[];
         };
@@ -4389,6 +7419,181 @@ export interface components {
             /** @enum {string} */
             via: "session" | "token";
         };
+        NotificationAttempt: {
+            /** Format: date-time */
+            at: string;
+            attempt: number;
+            duration_ms: number;
+            error?: string;
+            ok: boolean;
+            /** @description HTTP or SMTP reply code */
+            status_code?: number;
+        };
+        NotificationChannel: {
+            chat?: components["schemas"]["ChatView"];
+            /** Format: date-time */
+            created_at: string;
+            email?: components["schemas"]["EmailView"];
+            enabled: boolean;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            summary: string;
+            /** @enum {string} */
+            type: "webhook" | "email" | "chat";
+            /** Format: date-time */
+            updated_at: string;
+            webhook?: components["schemas"]["WebhookView"];
+        };
+        NotificationChannelInput: {
+            chat?: components["schemas"]["ChatSettings"];
+            email?: components["schemas"]["EmailSettings"];
+            /** @description default true */
+            enabled?: boolean;
+            name: string;
+            /** @enum {string} */
+            type: "webhook" | "email" | "chat";
+            webhook?: components["schemas"]["WebhookSettings"];
+        };
+        NotificationChannelList: {
+            items: components["schemas"]["NotificationChannel"][];
+        };
+        NotificationDelivery: {
+            alert_id?: string;
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            delivered_at?: string;
+            /** @example alert.opened */
+            event_type: string;
+            host_id?: string;
+            id: number;
+            job_id?: string;
+            last_error?: string;
+            /**
+             * Format: date-time
+             * @description while pending
+             */
+            next_attempt_at?: string;
+            rule_id?: string;
+            /**
+             * @description pending (waiting for its next attempt), sending, delivered or failed (gave up).
+             * @enum {string}
+             */
+            status: "pending" | "sending" | "delivered" | "failed";
+            /** @description channel or schedule id */
+            target_id: string;
+            target_name: string;
+            /** @enum {string} */
+            target_type: "channel" | "ping";
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        NotificationDeliveryDetail: {
+            alert_id?: string;
+            attempts: number;
+            attempts_log: components["schemas"]["NotificationAttempt"][];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            delivered_at?: string;
+            event: Record<string, unknown>;
+            /** @example alert.opened */
+            event_type: string;
+            host_id?: string;
+            id: number;
+            job_id?: string;
+            last_error?: string;
+            /**
+             * Format: date-time
+             * @description while pending
+             */
+            next_attempt_at?: string;
+            rule_id?: string;
+            /**
+             * @description pending (waiting for its next attempt), sending, delivered or failed (gave up).
+             * @enum {string}
+             */
+            status: "pending" | "sending" | "delivered" | "failed";
+            /** @description channel or schedule id */
+            target_id: string;
+            target_name: string;
+            /** @enum {string} */
+            target_type: "channel" | "ping";
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        NotificationDeliveryPage: {
+            items: components["schemas"]["NotificationDelivery"][];
+            next_cursor: string;
+        };
+        NotificationRule: {
+            /** Format: uuid */
+            channel_id: string;
+            conditions: string[];
+            /** Format: date-time */
+            created_at: string;
+            enabled: boolean;
+            events: string[];
+            host_ids: string[];
+            /** Format: uuid */
+            id: string;
+            job_kinds: string[];
+            labels: {
+                [key: string]: string;
+            };
+            /** @enum {string} */
+            min_severity?: "info" | "warning" | "critical";
+            name: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        NotificationRuleInput: {
+            /** Format: uuid */
+            channel_id: string;
+            /**
+             * @example [
+             *       "backup_objective"
+             *     ]
+             */
+            conditions?: string[];
+            /** @description default true */
+            enabled?: boolean;
+            /**
+             * @example [
+             *       "alert.opened",
+             *       "alert.resolved",
+             *       "job.failed"
+             *     ]
+             */
+            events?: string[];
+            host_ids?: string[];
+            /**
+             * @example [
+             *       "backup"
+             *     ]
+             */
+            job_kinds?: string[];
+            labels?: {
+                [key: string]: string;
+            };
+            /** @enum {string} */
+            min_severity?: "info" | "warning" | "critical";
+            name: string;
+        };
+        NotificationRuleList: {
+            items: components["schemas"]["NotificationRule"][];
+        };
+        ObjectiveInput: {
+            /**
+             * @description The longest the last successful backup may be ago (60 s to 366 days).
+             * @example 90000
+             */
+            max_age_seconds: number;
+        };
         OK: {
             ok: boolean;
         };
@@ -4402,22 +7607,140 @@ export interface components {
             progress_interval_seconds?: number;
             version?: number;
         };
+        "protocol.BrowseAck": {
+            /** @description Cancel asks the agent to stop the operation. */
+            cancel?: boolean;
+        };
+        "protocol.BrowseDirBatch": {
+            dirs?: components["schemas"]["protocol.BrowseDirPart"][];
+        };
+        "protocol.BrowseDirPart": {
+            entries?: components["schemas"]["protocol.BrowseEntry"][];
+            /** @description Last marks the directory's final part; Total is then its number of entries. */
+            last?: boolean;
+            offset?: number;
+            path?: string;
+            total?: number;
+        };
+        "protocol.BrowseEntry": {
+            gid?: number;
+            mode?: number;
+            mtime?: string;
+            name?: string;
+            /** @example -rw-r--r-- */
+            permissions?: string;
+            size?: number;
+            /**
+             * @description file, dir, symlink, dev, chardev, fifo, socket
+             * @example file
+             */
+            type?: string;
+            uid?: number;
+        };
+        "protocol.BrowseFinish": {
+            diff?: components["schemas"]["protocol.DiffResult"];
+            /** @description ls and index: what was sent. */
+            dirs?: number;
+            entries?: number;
+            error?: string;
+            error_code?: string;
+            exit_code?: number;
+            find?: components["schemas"]["protocol.FindResult"];
+            sha256?: string;
+            /** @description dump: bytes sent and their SHA-256 (hex). */
+            size?: number;
+            /** @enum {string} */
+            status?: "succeeded" | "failed" | "cancelled";
+        };
+        "protocol.BrowseMatch": {
+            gid?: number;
+            mode?: number;
+            mtime?: string;
+            name?: string;
+            path?: string;
+            /** @example -rw-r--r-- */
+            permissions?: string;
+            size?: number;
+            snapshot?: string;
+            /**
+             * @description file, dir, symlink, dev, chardev, fifo, socket
+             * @example file
+             */
+            type?: string;
+            uid?: number;
+        };
+        "protocol.BrowseSpec": {
+            /**
+             * @description Archive: dump of a directory, tar (default) or zip.
+             * @enum {string}
+             */
+            archive?: "tar" | "zip";
+            /** @description ChunkEntries: ls and index, the most entries of one directory part (default 1000). */
+            chunk_entries?: number;
+            /** @enum {string} */
+            kind?: "ls" | "index" | "find" | "diff" | "dump";
+            /** @description MaxBytes: dump, the most bytes sent; beyond it the dump fails with too_large. */
+            max_bytes?: number;
+            /** @description MaxResults: find and diff, the most matches or changes reported (the rest is counted). */
+            max_results?: number;
+            /** @description Path: ls (a directory) and dump (a file or a directory). */
+            path?: string;
+            /** @description Patterns: find (restic's glob patterns on names; several match any). */
+            patterns?: string[];
+            repository?: components["schemas"]["protocol.Repository"];
+            request_id?: string;
+            /** @description Snapshot: ls, index, dump, diff (from); find: optional (empty: every snapshot). */
+            snapshot?: string;
+            /** @description Snapshot2 is the diff's second snapshot (to). */
+            snapshot2?: string;
+        };
         "protocol.CancelArg": {
             reason?: string;
         };
         "protocol.Command": {
+            /** @description command.browse (browse.go); JobID is its request id */
+            browse?: components["schemas"]["protocol.BrowseSpec"];
             cancel?: components["schemas"]["protocol.CancelArg"];
             created_at?: string;
             id?: number;
             job_id?: string;
             run?: components["schemas"]["protocol.RunSpec"];
             /** @enum {string} */
-            type?: "command.run" | "command.cancel";
+            type?: "command.run" | "command.cancel" | "command.browse";
         };
         "protocol.CommandResult": {
             reason?: string;
             /** @enum {string} */
             status?: "accepted" | "rejected";
+        };
+        "protocol.DiffChange": {
+            /** @example M */
+            modifier?: string;
+            path?: string;
+        };
+        "protocol.DiffResult": {
+            changes?: components["schemas"]["protocol.DiffChange"][];
+            /**
+             * @description Stats is restic's statistics line (changed_files, added and removed counts and
+             *     bytes), as printed.
+             */
+            stats?: Record<string, unknown>;
+            total?: number;
+            truncated?: boolean;
+        };
+        "protocol.DownloadChunkAck": {
+            /** @description Cancel asks the agent to stop the operation. */
+            cancel?: boolean;
+            offset?: number;
+        };
+        "protocol.DownloadStart": {
+            /** @description Size is the file's size (a directory's archive size is not known in advance: 0). */
+            size?: number;
+            /**
+             * @description Type is the node's type: file (raw bytes) or dir (an archive).
+             * @enum {string}
+             */
+            type?: "file" | "dir";
         };
         "protocol.Empty": {
             ok?: boolean;
@@ -4440,6 +7763,14 @@ export interface components {
             details?: unknown;
             /** @example cron: expected 5 fields */
             message?: string;
+        };
+        "protocol.FindResult": {
+            matches?: components["schemas"]["protocol.BrowseMatch"][];
+            /** @description Snapshots is how many snapshots had a match. */
+            snapshots?: number;
+            /** @description Total counts every match; more than len(Matches) when MaxResults cut the list. */
+            total?: number;
+            truncated?: boolean;
         };
         "protocol.HelloRequest": {
             agent_version?: string;
@@ -4556,6 +7887,19 @@ export interface components {
             total_size?: number;
             total_uncompressed_size?: number;
         };
+        "protocol.RestoreSpec": {
+            excludes?: string[];
+            /** @description Includes are absolute paths (or restic include patterns) to restore; empty: all. */
+            includes?: string[];
+            /**
+             * @description Overwrite is one of OverwriteModes; empty means always.
+             * @enum {string}
+             */
+            overwrite?: "always" | "if-changed" | "if-newer" | "never";
+            snapshot?: string;
+            /** @description Target is an absolute directory; "/" restores to the original location. */
+            target?: string;
+        };
         "protocol.Retention": {
             keep_daily?: number;
             keep_hourly?: number;
@@ -4575,6 +7919,8 @@ export interface components {
             post_hook?: string;
             pre_hook?: string;
             repository?: components["schemas"]["protocol.Repository"];
+            /** @description KindRestore (browse.go) */
+            restore?: components["schemas"]["protocol.RestoreSpec"];
             retention?: components["schemas"]["protocol.Retention"];
             schedule_id?: string;
             scheduled_for?: string;
@@ -4695,6 +8041,37 @@ export interface components {
             rest_username?: string;
             url?: string;
         };
+        RestoreRequest: {
+            /** @description restic exclude patterns */
+            excludes?: string[];
+            /**
+             * @description Overwrite says what happens to existing files; restic before 0.17 knows only always.
+             * @enum {string}
+             */
+            overwrite?: "always" | "if-changed" | "if-newer" | "never";
+            /**
+             * @description Paths inside the snapshot to restore (files or directories); empty: everything.
+             * @example [
+             *       "/home/ada/projects"
+             *     ]
+             */
+            paths?: string[];
+            /**
+             * @description Target is an absolute directory on the host; empty or "/" restores to the original
+             *     location. restic recreates the snapshot's paths below it (/home/ada/projects ends
+             *     up in TARGET/home/ada/projects).
+             * @example /srv/restore
+             */
+            target?: string;
+            /**
+             * Format: uuid
+             * @description TargetHostID and TargetRepositoryID restore on another host that has the same
+             *     repository configured (it must list the snapshot).
+             */
+            target_host_id?: string;
+            /** Format: uuid */
+            target_repository_id?: string;
+        };
         RevokedCount: {
             revoked: number;
         };
@@ -4765,6 +8142,22 @@ export interface components {
         ScheduleList: {
             items: components["schemas"]["Schedule"][];
         };
+        SchedulePing: {
+            configured: boolean;
+            /** Format: uuid */
+            schedule_id: string;
+            /** Format: date-time */
+            updated_at?: string;
+            url_host?: string;
+        };
+        SchedulePingInput: {
+            /** @example https://hc-ping.com/0f3e… */
+            url: string;
+        };
+        SearchPage: {
+            items: components["schemas"]["DirEntry"][];
+            next_cursor: string;
+        };
         Session: {
             /** Format: date-time */
             created_at: string;
@@ -4807,6 +8200,22 @@ export interface components {
             tree?: string;
             username?: string;
         };
+        SnapshotChange: {
+            /** @enum {string} */
+            modifier: "+" | "-" | "M" | "T" | "U";
+            path: string;
+        };
+        SnapshotIndex: {
+            dirs: number;
+            entries: number;
+            error?: string;
+            /** Format: date-time */
+            indexed_at?: string;
+            request_id?: string;
+            snapshot: string;
+            /** @enum {string} */
+            state: "none" | "building" | "ready" | "failed";
+        };
         SnapshotPage: {
             items: components["schemas"]["Snapshot"][];
             next_cursor: string;
@@ -4845,6 +8254,20 @@ export interface components {
             password?: string;
             /** @enum {string} */
             role?: "viewer" | "operator" | "admin";
+        };
+        WebhookSettings: {
+            headers?: {
+                [key: string]: string;
+            };
+            secret?: string;
+            /** @example https://hooks.example.com/restic-manager */
+            url?: string;
+        };
+        WebhookView: {
+            header_names: string[];
+            secret_set: boolean;
+            /** @description scheme and host only */
+            url_host: string;
         };
     };
     responses: never;
