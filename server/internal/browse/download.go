@@ -117,6 +117,10 @@ func (s *Service) Stream(ctx context.Context, id string, from, end int64, w io.W
 	tick := time.NewTicker(s.cfg.Recheck)
 	defer tick.Stop()
 	pos, written := from, int64(0)
+	// recheck is set when the download was seen finished with bytes left to send: the
+	// last chunks may have been committed between the chunk read and the status read,
+	// so read the chunk once more before calling it gone.
+	recheck := false
 	for {
 		if end >= 0 && pos >= end {
 			return written, nil
@@ -127,6 +131,7 @@ func (s *Service) Stream(ctx context.Context, id string, from, end int64, w io.W
 			if end >= 0 && int64(len(data)) > end-pos {
 				data = data[:end-pos]
 			}
+			recheck = false
 			n, err := w.Write(data)
 			written += int64(n)
 			pos += int64(n)
@@ -153,6 +158,9 @@ func (s *Service) Stream(ctx context.Context, id string, from, end int64, w io.W
 				}
 			}
 			return written, nil
+		case r.Done() && r.Status == store.BrowseSucceeded && !recheck:
+			recheck = true
+			continue
 		case r.Done() && r.Status == store.BrowseSucceeded:
 			return written, fmt.Errorf("browse: download %s: the bytes at %d are gone (expired)", id, pos)
 		case r.Done():
