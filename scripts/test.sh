@@ -153,6 +153,10 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------
+step "micro-benchmarks, once each (a smoke test; numbers live in docs/benchmarks.md)"
+go test -run '^$' -bench . -benchtime 1x ./server/internal/agentapi/ ./server/internal/store/ >/dev/null || fail
+
+# ---------------------------------------------------------------------------------------
 step "go test"
 # Last, so that go test's own summary ends the output. -p 2: the machines have 2 cores.
 # shellcheck disable=SC2086
