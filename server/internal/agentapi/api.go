@@ -129,12 +129,14 @@ func (a *API) pacing(hold time.Duration) protocol.Pacing {
 	}
 }
 
-// jitter adds up to 1/16 of d, so that polls of a fleet drift apart.
+// jitter takes up to 1/16 off d, so that polls of a fleet drift apart. It shortens
+// rather than lengthens: agents ask for wait = hold + 5 s, which caps the hold at
+// exactly the configured value, so added jitter would never apply.
 func jitter(d time.Duration) time.Duration {
 	if d <= 0 {
 		return d
 	}
-	return d + rand.N(d/16+1)
+	return d - rand.N(d/16+1)
 }
 
 func (a *API) publish(ctx context.Context, ev notify.Event) {

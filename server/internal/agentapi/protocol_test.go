@@ -156,7 +156,7 @@ func TestIdlePollHoldsThenAnswersEmpty(t *testing.T) {
 	if len(r.Commands) != 0 || r.ScheduleSet != nil || r.Config != nil {
 		t.Fatalf("idle poll returned news: %+v", r)
 	}
-	if took < 1400*time.Millisecond || took > 5*time.Second {
+	if took < 1300*time.Millisecond || took > 5*time.Second {
 		t.Fatalf("idle poll held %s, want about 1.5 s", took)
 	}
 	// The agent's wait bounds the hold: wait=6 leaves 1 s.

@@ -102,6 +102,9 @@ func requestLog(logger *slog.Logger) gin.HandlerFunc {
 		case status >= 400:
 			level = slog.LevelInfo
 		}
+		if !logger.Enabled(c.Request.Context(), level) {
+			return // the common case: a successful request below the log level
+		}
 		attrs := []any{"method", c.Request.Method, "path", c.FullPath(), "status", status,
 			"duration_ms", time.Since(start).Milliseconds(), "client", c.ClientIP()}
 		if len(c.Errors) > 0 {

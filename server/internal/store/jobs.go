@@ -124,6 +124,18 @@ func (s *Store) Job(ctx context.Context, hostID, id string) (Job, error) {
 	return j, nil
 }
 
+// jobState loads only what a report's answer needs (status, cancellation), not the
+// job's spec and summary: progress and log reports arrive every second per job.
+func (s *Store) jobState(ctx context.Context, hostID, id string) (Job, error) {
+	var j Job
+	err := s.db.WithContext(ctx).Select("id", "host_id", "status", "cancel_requested_at").
+		Where("id = ? AND host_id = ?", id, hostID).Take(&j).Error
+	if err != nil {
+		return Job{}, notFound(err)
+	}
+	return j, nil
+}
+
 // JobState is the agent's view of a job.
 func (j Job) State() protocol.JobState {
 	return protocol.JobState{JobID: j.ID, Status: j.Status, CancelRequested: j.CancelRequestedAt != nil}
@@ -154,7 +166,7 @@ func (s *Store) StartJob(ctx context.Context, hostID, id string, startedAt time.
 
 // SaveProgress keeps the latest progress of a job.
 func (s *Store) SaveProgress(ctx context.Context, hostID, id string, p protocol.Progress) (Job, error) {
-	j, err := s.Job(ctx, hostID, id)
+	j, err := s.jobState(ctx, hostID, id)
 	if err != nil {
 		return Job{}, err
 	}
@@ -189,7 +201,7 @@ func (s *Store) Progress(ctx context.Context, jobID string) (JobProgress, error)
 // AppendLogs stores log lines, ignoring (job, seq) pairs already stored. It returns how
 // many lines were new.
 func (s *Store) AppendLogs(ctx context.Context, hostID, id string, lines []protocol.LogLine) (Job, int, error) {
-	j, err := s.Job(ctx, hostID, id)
+	j, err := s.jobState(ctx, hostID, id)
 	if err != nil {
 		return Job{}, 0, err
 	}
@@ -205,11 +217,17 @@ func (s *Store) AppendLogs(ctx context.Context, hostID, id string, lines []proto
 		}
 		rows[i] = JobLog{JobID: id, Seq: l.Seq, At: at, Stream: l.Stream, Text: l.Text}
 	}
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 500)
-	if res.Error != nil {
-		return Job{}, 0, fmt.Errorf("store: append logs: %w", res.Error)
+	// One transaction for the whole batch: one commit, not one per 500 rows.
+	var n int64
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 500)
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return Job{}, 0, fmt.Errorf("store: append logs: %w", err)
 	}
-	return j, int(res.RowsAffected), nil
+	return j, int(n), nil
 }
 
 // Logs returns a job's lines with after < seq, in order, at most limit.
