@@ -13,6 +13,16 @@ export default defineConfig({
   timeout: 180_000,
   expect: { timeout: 20_000 },
   reporter: [['list']],
+  // One server and one agent serve every spec (global-setup.ts); each spec builds on what
+  // the one before left (the enrolled host, its snapshots), so they run in this order.
+  // restore runs before health so that the first backup is over a minute old when health
+  // sets a one-minute objective; health makes the second backup that compare diffs.
+  projects: [
+    { name: 'journey', testMatch: 'flow.spec.ts' },
+    { name: 'restore', testMatch: 'restore.spec.ts', dependencies: ['journey'] },
+    { name: 'health', testMatch: 'health.spec.ts', dependencies: ['restore'] },
+    { name: 'compare', testMatch: 'compare.spec.ts', dependencies: ['health'] },
+  ],
   outputDir: 'test-results',
   use: {
     browserName: 'chromium',

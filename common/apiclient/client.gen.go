@@ -1796,8 +1796,11 @@ type Job struct {
 	ExitCode          *int               `json:"exit_code,omitempty"`
 	FinishedAt        *time.Time         `json:"finished_at,omitempty"`
 	HostId            openapi_types.UUID `json:"host_id"`
-	Id                openapi_types.UUID `json:"id"`
-	Kind              string             `json:"kind"`
+
+	// HostName the host's display name, on GET /jobs and GET /jobs/{id}
+	HostName *string            `json:"host_name,omitempty"`
+	Id       openapi_types.UUID `json:"id"`
+	Kind     string             `json:"kind"`
 
 	// LogLines as reported by the agent at the end
 	LogLines int `json:"log_lines"`

@@ -3,7 +3,7 @@
 // port, and runs real agents with real restic. Only processes started here are
 // stopped here, by their pid.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 
@@ -102,6 +102,8 @@ export async function startServer(bin: string, work: string, databaseURL: string
       '-database-url', databaseURL,
       '-data-dir', path.join(work, 'server-data'),
       '-last-seen-flush', '1s',
+      // Evaluate backup objectives every second, so an objective override opens an alert at once.
+      '-health-interval', '1s',
     ],
     {
       cwd: work,
@@ -155,14 +157,14 @@ export class Agent {
     return r.stdout + r.stderr;
   }
   start() {
-    const log = createWriteStream(path.join(this.dir, 'agent.log'));
+    // The log goes straight to a file (not through this process), so the agent outlives the
+    // spec file that started it: later specs use the same host. The global teardown stops it.
+    const log = openSync(path.join(this.dir, 'agent.log'), 'a');
     this.process = spawn(this.bin, ['run', '--config', this.config, '--log-format', 'text'], {
       env: { ...process.env, HOME: this.dir, XDG_CACHE_HOME: path.join(this.dir, 'cache') },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', log, log],
     });
-    this.process.stdout?.pipe(log);
-    this.process.stderr?.pipe(log);
-    // So the global teardown can stop it even if the test worker dies first.
+    closeSync(log);
     writeFileSync(path.join(this.dir, 'agent.pid'), String(this.process.pid));
   }
   stop() {
@@ -170,18 +172,64 @@ export class Agent {
   }
 }
 
-/** Files to back up: a small tree, and a huge sparse file that makes a backup slow. */
-export function makeSources(work: string) {
+export function sourcesOf(work: string) {
   const small = path.join(work, 'data', 'small');
-  mkdirSync(path.join(small, 'etc'), { recursive: true });
+  return { small, big: path.join(work, 'data', 'big'), repo: path.join(work, 'repo'), blob: path.join(small, 'blob.bin') };
+}
+
+/** Files to back up: a small nested tree with a binary file, and a huge sparse file that makes a backup slow. */
+export function makeSources(work: string) {
+  const s = sourcesOf(work);
+  mkdirSync(path.join(s.small, 'etc', 'app', 'conf.d'), { recursive: true });
   for (let i = 0; i < 40; i++) {
-    writeFileSync(path.join(small, 'etc', `file-${i}.conf`), `setting_${i} = ${'x'.repeat(200 + i * 37)}\n`.repeat(50));
+    writeFileSync(path.join(s.small, 'etc', `file-${i}.conf`), `setting_${i} = ${'x'.repeat(200 + i * 37)}\n`.repeat(50));
   }
-  const big = path.join(work, 'data', 'big');
-  mkdirSync(big, { recursive: true });
-  const sparse = path.join(big, 'disk.img');
+  writeFileSync(path.join(s.small, 'etc', 'app', 'app.conf'), 'listen = 127.0.0.1:8080\n');
+  writeFileSync(path.join(s.small, 'etc', 'app', 'conf.d', 'deep.conf'), 'deep = true\n'.repeat(100));
+  // Bytes of every value, pseudo-random but the same each run.
+  const blob = Buffer.alloc(300 * 1024);
+  let x = 2463534242;
+  for (let i = 0; i < blob.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    blob[i] = x & 0xff;
+  }
+  writeFileSync(s.blob, blob);
+  mkdirSync(s.big, { recursive: true });
+  const sparse = path.join(s.big, 'disk.img');
   if (!existsSync(sparse)) spawnSync('truncate', ['-s', '40G', sparse]);
-  return { small, big, repo: path.join(work, 'repo') };
+  return s;
+}
+
+/** Changes health.spec.ts makes before the second backup, which compare.spec.ts then finds. */
+export function sourceChanges(work: string) {
+  const s = sourcesOf(work);
+  return {
+    changed: path.join(s.small, 'etc', 'app', 'app.conf'),
+    added: path.join(s.small, 'new.txt'),
+    removed: path.join(s.small, 'etc', 'file-0.conf'),
+  };
+}
+
+export function changeSources(work: string) {
+  const c = sourceChanges(work);
+  writeFileSync(c.changed, 'listen = 0.0.0.0:9090\n');
+  writeFileSync(c.added, 'new\n');
+  rmSync(c.removed, { force: true });
+  return c;
+}
+
+/** What one spec file learnt and the next ones need (they share one server and agent). */
+export type SharedState = { hostURL?: string; hostId?: string };
+
+export function saveState(work: string, st: SharedState) {
+  writeFileSync(path.join(work, 'e2e-state.json'), JSON.stringify({ ...loadState(work), ...st }));
+}
+
+export function loadState(work: string): SharedState {
+  const f = path.join(work, 'e2e-state.json');
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as SharedState) : {};
 }
 
 /** Stops agents whose pid files are in work (those a crashed worker left running). */

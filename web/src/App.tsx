@@ -13,6 +13,11 @@ import { UsersPage } from './routes/admin/UsersPage';
 import { AuditPage } from './routes/admin/AuditPage';
 import { ApiTokensPage } from './routes/settings/ApiTokensPage';
 import { AccountPage } from './routes/account/AccountPage';
+import { AlertsPage } from './routes/alerts/AlertsPage';
+import { AlertPage } from './routes/alerts/AlertPage';
+import { NotificationsPage } from './routes/settings/NotificationsPage';
+import { SnapshotBrowserPage } from './routes/browse/SnapshotBrowserPage';
+import { DiffPage } from './routes/browse/DiffPage';
 import { NotFoundPage } from './routes/NotFoundPage';
 
 export function AppRoutes() {
@@ -40,6 +45,10 @@ export function AppRoutes() {
           }
         />
         <Route path="hosts/:hostId/schedules/:scheduleId" element={<ScheduleEditorPage />} />
+        <Route path="hosts/:hostId/repositories/:repoId/snapshots/:snapId" element={<SnapshotBrowserPage />} />
+        <Route path="hosts/:hostId/repositories/:repoId/diff" element={<DiffPage />} />
+        <Route path="alerts" element={<AlertsPage />} />
+        <Route path="alerts/:alertId" element={<AlertPage />} />
         <Route path="jobs" element={<JobsPage />} />
         <Route path="jobs/:jobId" element={<JobPage />} />
         <Route
@@ -51,6 +60,8 @@ export function AppRoutes() {
           }
         />
         <Route path="settings/api-tokens" element={<ApiTokensPage />} />
+        <Route path="settings/notifications" element={<NotificationsPage />} />
+        <Route path="settings/notifications/:tab" element={<NotificationsPage />} />
         <Route path="account" element={<AccountPage />} />
         <Route
           path="admin/users"

@@ -7757,6 +7757,10 @@ const docTemplate = `{
                     "type": "string",
                     "format": "uuid"
                 },
+                "host_name": {
+                    "description": "the host's display name, on GET /jobs and GET /jobs/{id}",
+                    "type": "string"
+                },
                 "id": {
                     "type": "string",
                     "format": "uuid"

@@ -408,6 +408,7 @@ type JobSpec struct {
 type Job struct {
 	ID                string             `json:"id" format:"uuid" validate:"required"`
 	HostID            string             `json:"host_id" format:"uuid" validate:"required"`
+	HostName          string             `json:"host_name,omitempty"` // the host's display name, on GET /jobs and GET /jobs/{id}
 	RepositoryID      string             `json:"repository_id,omitempty"`
 	ScheduleID        string             `json:"schedule_id,omitempty"`
 	Kind              string             `json:"kind" validate:"required"`

@@ -373,11 +373,15 @@ func TestSchedulesJobsAndLogs(t *testing.T) {
 		call(f.admin.PostHostsIdJobsWithResponse(ctx, a.HostID, apiclient.RunRequest{Kind: "stats", RepositoryId: rid})).want(t, 202)
 	}
 	var ids []string
+	hostName := call(f.admin.GetHostsIdWithResponse(ctx, a.HostID)).want(t, 200).JSON200.Name
 	p := &apiclient.GetJobsParams{HostId: ptr(a.HostID), Limit: ptr(2)}
 	for {
 		pg := call(f.admin.GetJobsWithResponse(ctx, p)).want(t, 200).JSON200
 		for _, j := range pg.Items {
 			ids = append(ids, j.Id.String())
+			if j.HostName == nil || *j.HostName != hostName || hostName == "" {
+				t.Fatalf("job %s: host_name %v, want %q", j.Id, j.HostName, hostName)
+			}
 		}
 		if pg.NextCursor == "" {
 			break
@@ -416,6 +420,9 @@ func TestSchedulesJobsAndLogs(t *testing.T) {
 	agentPost(t, a, protocol.PathJobStart, jid, protocol.JobStart{StartedAt: time.Now()})
 	agentPost(t, a, protocol.PathJobProgress, jid, protocol.Progress{At: time.Now(), PercentDone: 0.5, FilesDone: 10, TotalFiles: 20})
 	got := call(f.admin.GetJobsIdWithResponse(ctx, jid)).want(t, 200).JSON200
+	if got.HostName == nil || *got.HostName != hostName {
+		t.Fatalf("job host_name: %v, want %q", got.HostName, hostName)
+	}
 	if got.Status != apiclient.JobStatus(strings.ToLower("Running")) || got.Progress == nil || got.Progress.PercentDone == nil || *got.Progress.PercentDone != 0.5 {
 		t.Fatalf("running job: %+v", got)
 	}

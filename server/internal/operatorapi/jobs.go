@@ -96,9 +96,21 @@ func (a *API) listJobs(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	ids := make([]string, 0, len(js))
+	for _, j := range js {
+		if !slices.Contains(ids, j.HostID) {
+			ids = append(ids, j.HostID)
+		}
+	}
+	names, err := a.store.HostNames(c.Request.Context(), ids)
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	out := JobPage{Items: make([]Job, len(js)), NextCursor: next}
 	for i, j := range js {
 		out.Items[i] = toJob(j)
+		out.Items[i].HostName = names[j.HostID]
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -119,6 +131,11 @@ func (a *API) jobFor(c *gin.Context) (store.Job, bool) {
 // jobWithProgress adds the latest progress to a job.
 func (a *API) jobWithProgress(c *gin.Context, j store.Job) (Job, error) {
 	out := toJob(j)
+	names, err := a.store.HostNames(c.Request.Context(), []string{j.HostID})
+	if err != nil {
+		return Job{}, err
+	}
+	out.HostName = names[j.HostID]
 	p, err := a.store.Progress(c.Request.Context(), j.ID)
 	switch {
 	case err == nil:
@@ -451,12 +468,16 @@ func (a *API) jobEvents(c *gin.Context) {
 		}
 		if cur.Status != lastStatus {
 			lastStatus = cur.Status
-			if err := send("job", "", toJob(cur)); err != nil {
+			view := toJob(cur)
+			view.HostName = jobView.HostName
+			if err := send("job", "", view); err != nil {
 				return
 			}
 		}
 		if protocol.IsTerminal(cur.Status) {
-			_ = send("end", "", toJob(cur))
+			view := toJob(cur)
+			view.HostName = jobView.HostName
+			_ = send("end", "", view)
 			return
 		}
 		select {

@@ -18,6 +18,18 @@ export type Retention = NonNullable<Schedule['retention']>;
 export type Progress = NonNullable<Job['progress']>;
 export type LogLine = Schemas['LogLine'];
 export type Role = 'viewer' | 'operator' | 'admin';
+export type Alert = Schemas['Alert'];
+export type HostHealth = Schemas['HostHealth'];
+export type HealthSummary = Schemas['HealthSummary'];
+export type NotificationChannel = Schemas['NotificationChannel'];
+export type NotificationChannelInput = Schemas['NotificationChannelInput'];
+export type NotificationRule = Schemas['NotificationRule'];
+export type NotificationRuleInput = Schemas['NotificationRuleInput'];
+export type NotificationDelivery = Schemas['NotificationDelivery'];
+export type DirEntry = Schemas['DirEntry'];
+export type DirPage = Schemas['DirPage'];
+export type BrowsePending = Schemas['BrowsePending'];
+export type RestoreRequest = Schemas['RestoreRequest'];
 
 /** The cookie that holds the session's CSRF token (readable by scripts by design). */
 export const CSRF_COOKIE = 'rm_csrf';
@@ -96,6 +108,24 @@ export async function call<T>(p: Promise<Result<T>>): Promise<T> {
   }
   if (r.error !== undefined || !r.response.ok) throw toApiError(r.response.status, r.error);
   return r.data as T;
+}
+
+/** An answer of a request the host's agent works on: the result, or 202 "ask again". */
+export type AgentAnswer<T> = { status: 200; data: T } | { status: 202; pending: BrowsePending };
+
+/** Like call, but a 202 (the agent has not answered yet) is an answer too. */
+export async function callAgent<T>(p: Promise<Result<unknown>>): Promise<AgentAnswer<T>> {
+  let r: Result<unknown>;
+  try {
+    r = await p;
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    if (e instanceof DOMException && e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'network', 'The server cannot be reached.');
+  }
+  if (r.error !== undefined || !r.response.ok) throw toApiError(r.response.status, r.error);
+  if (r.response.status === 202) return { status: 202, pending: r.data as unknown as BrowsePending };
+  return { status: 200, data: r.data as T };
 }
 
 /** A human message for any error thrown by a fetcher. */

@@ -7348,6 +7348,8 @@ export interface components {
             finished_at?: string;
             /** Format: uuid */
             host_id: string;
+            /** @description the host's display name, on GET /jobs and GET /jobs/{id} */
+            host_name?: string;
             /** Format: uuid */
             id: string;
             kind: string;

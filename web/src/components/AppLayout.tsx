@@ -4,6 +4,7 @@ import {
   ActionIcon,
   AppShell,
   Avatar,
+  Badge,
   Burger,
   Group,
   Menu,
@@ -19,12 +20,15 @@ import {
 import { useDisclosure } from '@mantine/hooks';
 import {
   IconActivity,
+  IconBell,
+  IconBellRinging,
   IconCirclePlus,
   IconDashboard,
   IconKey,
   IconListDetails,
   IconLogout,
   IconMoon,
+  IconSend,
   IconServer,
   IconSun,
   IconUser,
@@ -32,7 +36,9 @@ import {
   IconShieldCheck,
 } from '@tabler/icons-react';
 import { NavLink as RouterLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { useQuery } from '@tanstack/react-query';
 import { useLogout } from '../api/queries/auth';
+import { healthSummaryQuery } from '../api/queries/health';
 import { roleAtLeast, useMe } from '../auth';
 
 function ColorSchemeToggle() {
@@ -104,10 +110,31 @@ function AccountMenu() {
   );
 }
 
-function Nav({ to, label, icon, end }: { to: string; label: string; icon: ReactNode; end?: boolean }) {
+function Nav({ to, label, icon, end, badge }: { to: string; label: string; icon: ReactNode; end?: boolean; badge?: ReactNode }) {
   const loc = useLocation();
   const active = end ? loc.pathname === to : loc.pathname === to || loc.pathname.startsWith(to + '/');
-  return <NavLink component={RouterLink} to={to} end={end} label={label} leftSection={icon} active={active} />;
+  return <NavLink component={RouterLink} to={to} end={end} label={label} leftSection={icon} rightSection={badge} active={active} />;
+}
+
+/** The Alerts entry, with the number of open alerts (red when one is critical). */
+function AlertsNav() {
+  const { data } = useQuery(healthSummaryQuery());
+  const open = data?.open_alerts ?? 0;
+  const critical = data?.open_alerts_by_severity?.critical ?? 0;
+  return (
+    <Nav
+      to="/alerts"
+      label="Alerts"
+      icon={open ? <IconBellRinging size={18} /> : <IconBell size={18} />}
+      badge={
+        open > 0 ? (
+          <Badge size="sm" color={critical ? 'red' : 'yellow'} variant="filled" circle={open < 10} aria-label={`${open} open alerts`}>
+            {open > 99 ? '99+' : open}
+          </Badge>
+        ) : undefined
+      }
+    />
+  );
 }
 
 export function AppLayout() {
@@ -138,11 +165,16 @@ export function AppLayout() {
       <AppShell.Navbar p="xs" aria-label="Main navigation">
         <ScrollArea onClick={close}>
           <Nav to="/" end label="Dashboard" icon={<IconDashboard size={18} />} />
+          <AlertsNav />
           <Nav to="/hosts" label="Hosts" icon={<IconServer size={18} />} />
           <Nav to="/jobs" label="Jobs" icon={<IconActivity size={18} />} />
           {roleAtLeast(role, 'operator') && (
             <Nav to="/add-host" label="Add a host" icon={<IconCirclePlus size={18} />} />
           )}
+          <Text size="xs" fw={700} c="dimmed" tt="uppercase" px="sm" pt="md" pb={4}>
+            Settings
+          </Text>
+          <Nav to="/settings/notifications" label="Notifications" icon={<IconSend size={18} />} />
           <Nav to="/settings/api-tokens" label="API tokens" icon={<IconKey size={18} />} />
           {roleAtLeast(role, 'admin') && (
             <>

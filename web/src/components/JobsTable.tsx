@@ -35,7 +35,7 @@ export function JobsTable({ jobs, showHost, hostNames }: { jobs: Job[]; showHost
               {showHost && (
                 <Table.Td>
                   <Anchor component={Link} to={`/hosts/${j.host_id}`} size="sm">
-                    {hostNames?.[j.host_id ?? ''] ?? (j.host_id ?? '').slice(0, 8)}
+                    {j.host_name || hostNames?.[j.host_id ?? ''] || (j.host_id ?? '').slice(0, 8)}
                   </Anchor>
                 </Table.Td>
               )}

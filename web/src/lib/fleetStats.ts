@@ -35,13 +35,3 @@ export function sumSizeByDay(histories: Sample[][], days = 30, now = Date.now())
   }
   return out;
 }
-
-/** Latest backup success per host from a newest-first job list. */
-export function lastSuccessByHost(jobs: { host_id?: string; finished_at?: string }[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const j of jobs) {
-    if (!j.host_id || !j.finished_at) continue;
-    if (!out[j.host_id] || Date.parse(j.finished_at) > Date.parse(out[j.host_id])) out[j.host_id] = j.finished_at;
-  }
-  return out;
-}

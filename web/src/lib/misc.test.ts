@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeCron } from './cron';
-import { freshness, intervalFromFires } from './freshness';
-import { lastSuccessByHost, sumSizeByDay } from './fleetStats';
+import { sumSizeByDay } from './fleetStats';
 import { highlight, mergeLines, searchLines } from './logs';
 import { linuxCommands, shQuote, windowsCommands } from './enrollCommands';
 import { progressFromSummary, summaryStats } from './summary';
@@ -13,23 +12,6 @@ describe('cron wording', () => {
     expect(describeCron('@every 6h')).toBe('Every 6h');
     expect(describeCron('not cron')).toBeUndefined();
     expect(describeCron('')).toBeUndefined();
-  });
-});
-
-describe('backup freshness', () => {
-  const now = Date.parse('2026-01-10T12:00:00Z');
-  const day = 86400;
-  it('grades against the schedule interval', () => {
-    expect(freshness('2026-01-10T00:00:00Z', day, { now })).toBe('ok');
-    expect(freshness('2026-01-08T20:00:00Z', day, { now })).toBe('late');
-    expect(freshness('2026-01-01T00:00:00Z', day, { now })).toBe('stale');
-    expect(freshness(undefined, day, { now, scheduled: true })).toBe('never');
-    expect(freshness(undefined, undefined, { now, scheduled: false })).toBe('unscheduled');
-    expect(freshness('2026-01-10T09:00:00Z', 3600, { now })).toBe('late');
-  });
-  it('derives the interval from the next fire times', () => {
-    expect(intervalFromFires(['2026-01-01T03:00:00Z', '2026-01-02T03:00:00Z'])).toBe(day);
-    expect(intervalFromFires(['2026-01-01T03:00:00Z'])).toBeUndefined();
   });
 });
 
@@ -47,16 +29,6 @@ describe('fleet stats', () => {
       { day: '2026-01-03', size: 160 },
     ]);
     expect(sumSizeByDay([], 5, now)).toEqual([]);
-  });
-  it('finds the latest success per host', () => {
-    expect(
-      lastSuccessByHost([
-        { host_id: 'h1', finished_at: '2026-01-02T00:00:00Z' },
-        { host_id: 'h1', finished_at: '2026-01-01T00:00:00Z' },
-        { host_id: 'h2', finished_at: '2026-01-01T00:00:00Z' },
-        { host_id: 'h3' },
-      ]),
-    ).toEqual({ h1: '2026-01-02T00:00:00Z', h2: '2026-01-01T00:00:00Z' });
   });
 });
 

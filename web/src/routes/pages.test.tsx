@@ -107,4 +107,42 @@ describe('pages', () => {
     const post = calls.find((c) => c.method === 'POST')!;
     expect(JSON.parse(post.body!)).toMatchObject({ name: 'Nightly', kind: 'backup', repository_id: 'r1', paths: ['/etc'] });
   });
+
+  it('shows backup objective state from the server’s evaluation, not from a job scan', async () => {
+    const hh = (id: string, name: string, state: string) => ({
+      host_id: id,
+      name,
+      hostname: name,
+      labels: {},
+      status: 'online',
+      objective_seconds: 176400,
+      objective_source: 'schedules',
+      objective_state: state,
+      last_backup_at: '2026-01-01T00:00:00Z',
+      open_alerts: state === 'violated' ? [{ id: 'a1', host_id: id, host_name: name, condition: 'backup_objective', severity: 'critical', state: 'open', message: 'late', opened_at: '2026-01-02T00:00:00Z' }] : [],
+    });
+    const calls = mockFetch((url) => {
+      const p = url.pathname;
+      if (p === '/api/v1/auth/me') return { body: me('viewer') };
+      if (p === '/api/v1/hosts/summary') return { body: { total: 3, online: 3, offline: 0 } };
+      if (p === '/api/v1/health/summary')
+        return { body: { hosts: { ok: 1, at_risk: 1, violated: 1 }, open_alerts: 1, open_alerts_by_condition: { backup_objective: 1 }, open_alerts_by_severity: { critical: 1 } } };
+      if (p === '/api/v1/health/hosts') {
+        const st = url.searchParams.get('state');
+        if (st === 'violated') return { body: { items: [hh('h1', 'db1', 'violated')], next_cursor: '' } };
+        if (st === 'at_risk') return { body: { items: [hh('h2', 'web2', 'at_risk')], next_cursor: '' } };
+        return { body: { items: [], next_cursor: '' } };
+      }
+      if (p === '/api/v1/jobs') return { body: { items: [], next_cursor: '' } };
+      if (p === '/api/v1/hosts') return { body: { items: [], next_cursor: '' } };
+      return undefined;
+    });
+    renderWithProviders(<AppRoutes />, { route: '/' });
+    const rows = await screen.findAllByTestId('objective-row');
+    expect(rows.map((r) => r.getAttribute('data-state'))).toEqual(['violated', 'at_risk']);
+    expect(rows[0]).toHaveTextContent('db1');
+    expect(screen.getByTestId('open-alerts')).toHaveTextContent('1');
+    expect(screen.getByTestId('objective-summary')).toHaveTextContent('1 violated · 1 at risk');
+    expect(calls.some((c) => c.url.pathname === '/api/v1/jobs' && c.url.searchParams.get('limit') === '500')).toBe(false);
+  });
 });

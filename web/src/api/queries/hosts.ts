@@ -48,7 +48,8 @@ export const hostQuery = (id: string) =>
   queryOptions({
     queryKey: hostKeys.detail(id),
     queryFn: () => call(api.GET('/hosts/{id}', { params: { path: { id } } })),
-    refetchInterval: 15_000,
+    // A host whose agent has not polled yet (just enrolled) is watched closely.
+    refetchInterval: (q) => (q.state.data && !q.state.data.last_seen_at ? 3_000 : 15_000),
   });
 
 export function useUpdateHost(id: string) {

@@ -10,7 +10,7 @@ export const isTerminal = (s: string | undefined) => !!s && (terminalStatuses as
 
 export type JobListParams = {
   host_id?: string;
-  kind?: 'init' | 'backup' | 'forget' | 'prune' | 'check' | 'unlock' | 'snapshots' | 'stats';
+  kind?: 'init' | 'backup' | 'forget' | 'prune' | 'check' | 'unlock' | 'snapshots' | 'stats' | 'restore';
   status?: string; // one or several, comma-separated
   schedule_id?: string;
   repository_id?: string;

@@ -16,7 +16,7 @@ export const statusFilter = [
 ];
 export const kindFilter = [
   { value: '', label: 'Any kind' },
-  ...['backup', 'forget', 'prune', 'check', 'unlock', 'init', 'snapshots', 'stats'].map((k) => ({ value: k, label: k })),
+  ...['backup', 'restore', 'forget', 'prune', 'check', 'unlock', 'init', 'snapshots', 'stats'].map((k) => ({ value: k, label: k })),
 ];
 
 /** Filters and keyset pages of a job list; hostId narrows it to one host. */

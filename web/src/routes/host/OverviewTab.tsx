@@ -1,16 +1,15 @@
-import { Anchor, Badge, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { Anchor, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import type { Host } from '../../api/client';
 import { jobsQuery } from '../../api/queries/jobs';
 import { repositoriesQuery } from '../../api/queries/repositories';
-import { schedulesQuery } from '../../api/queries/schedules';
 import { JobsTable } from '../../components/JobsTable';
 import { RepoCharts } from '../../components/RepoCharts';
 import { CardSkeleton, EmptyState, ErrorState } from '../../components/States';
 import { Labels } from '../../components/Labels';
 import { formatDateTime, formatRelative } from '../../lib/format';
-import { freshness, freshnessColor, freshnessLabel, intervalFromFires } from '../../lib/freshness';
+import { HealthCard } from './HealthCard';
 
 function Field({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -26,28 +25,12 @@ function Field({ label, children }: { label: string; children: React.ReactNode }
 export function OverviewTab({ host }: { host: Host }) {
   const hostId = host.id!;
   const repos = useQuery(repositoriesQuery(hostId));
-  const schedules = useQuery(schedulesQuery(hostId));
   const recent = useQuery(jobsQuery({ host_id: hostId, limit: 5 }));
-  const lastOk = useQuery(jobsQuery({ host_id: hostId, kind: 'backup', status: 'succeeded,warning', limit: 1 }, { refetchInterval: 30_000 }));
-  const backupSchedules = (schedules.data?.items ?? []).filter((s) => s.kind === 'backup' && s.enabled && !s.manual);
-  const interval = backupSchedules.map((s) => intervalFromFires(s.next_fires)).filter((v): v is number => !!v).sort((a, b) => a - b)[0];
-  const last = lastOk.data?.items?.[0];
-  const fresh = freshness(last?.finished_at, interval, { scheduled: backupSchedules.length > 0 });
 
   return (
     <Stack>
       <Paper withBorder radius="md" p="md">
-        <SimpleGrid cols={{ base: 2, sm: 3, lg: 6 }}>
-          <Field label="Last backup">
-            <Group gap={6}>
-              <Text size="sm" fw={600}>
-                {last ? formatRelative(last.finished_at) : 'never'}
-              </Text>
-              <Badge color={freshnessColor[fresh]} variant="light" size="sm" data-testid="freshness">
-                {freshnessLabel[fresh]}
-              </Badge>
-            </Group>
-          </Field>
+        <SimpleGrid cols={{ base: 2, sm: 3, lg: 5 }}>
           <Field label="Last seen">
             <Text size="sm" title={formatDateTime(host.last_seen_at)}>
               {formatRelative(host.last_seen_at)}
@@ -71,6 +54,8 @@ export function OverviewTab({ host }: { host: Host }) {
           </Field>
         </SimpleGrid>
       </Paper>
+
+      <HealthCard hostId={hostId} />
 
       <Title order={4}>Repositories</Title>
       {repos.isPending ? (

@@ -1,11 +1,17 @@
 import { useState } from 'react';
-import { Badge, Button, Group, Paper, Select, Stack, Table, Text, Tooltip } from '@mantine/core';
-import { IconCamera } from '@tabler/icons-react';
+import { Anchor, Badge, Button, Checkbox, Group, Paper, Select, Stack, Table, Text, TextInput, Tooltip } from '@mantine/core';
+import { IconArrowsDiff, IconCamera, IconFolderOpen, IconSearch } from '@tabler/icons-react';
 import { useQuery } from '@tanstack/react-query';
+import { Link, useNavigate } from 'react-router';
 import { repositoriesQuery, snapshotsQuery } from '../../api/queries/repositories';
+import { useFind } from '../../api/queries/browse';
+import { AgentWait } from '../../components/AgentWait';
 import { EmptyState, ErrorState, TableSkeleton } from '../../components/States';
 import type { Snapshot } from '../../api/client';
 import { formatBytes, formatDateTime, formatNumber, formatRelative } from '../../lib/format';
+import { findPattern } from '../../lib/browsePath';
+import { EntriesTable } from '../browse/EntriesTable';
+import { browseURL } from '../browse/SnapshotBrowserPage';
 
 /** Size and file count from restic's snapshot summary (restic 0.17 and later). */
 export function snapshotSize(s: Snapshot): { bytes?: number; files?: number; added?: number } {
@@ -14,10 +20,84 @@ export function snapshotSize(s: Snapshot): { bytes?: number; files?: number; add
   return { bytes: num('total_bytes_processed'), files: num('total_files_processed'), added: num('data_added') };
 }
 
+/** restic find over every snapshot of a repository (through the host's agent). */
+function FindAcrossSnapshots({ hostId, repoId, snapshots }: { hostId: string; repoId: string; snapshots: Snapshot[] }) {
+  const [term, setTerm] = useState('');
+  const [pattern, setPattern] = useState('');
+  const { query, pending } = useFind(hostId, repoId, pattern ? [pattern] : [], '', !!pattern);
+  const short = (id?: string) => snapshots.find((s) => s.id === id)?.short_id ?? (id ?? '').slice(0, 8);
+  const timeOf = (id?: string) => snapshots.find((s) => s.id === id)?.time;
+  return (
+    <Stack gap="xs">
+      <form
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setPattern(findPattern(term));
+        }}
+      >
+        <Group gap="xs" align="flex-end">
+          <TextInput
+            label="Find a file in every snapshot"
+            description="A name or a glob (*.conf); restic find runs on the host"
+            value={term}
+            onChange={(e) => setTerm(e.currentTarget.value)}
+            leftSection={<IconSearch size={14} />}
+            w={360}
+          />
+          <Button type="submit" variant="light" disabled={!term.trim()}>
+            Find
+          </Button>
+          {pattern && (
+            <Button variant="subtle" onClick={() => (setPattern(''), setTerm(''))}>
+              Clear
+            </Button>
+          )}
+        </Group>
+      </form>
+      {pattern &&
+        (query.isPending ? (
+          <AgentWait pending={pending} what={`Finding “${pattern}” in every snapshot`} />
+        ) : query.isError ? (
+          <ErrorState error={query.error} onRetry={() => query.refetch()} />
+        ) : (query.data.items ?? []).length === 0 ? (
+          <Text size="sm" c="dimmed">
+            No snapshot holds “{pattern}”.
+          </Text>
+        ) : (
+          <>
+            <Text size="sm" data-testid="find-summary">
+              {formatNumber(query.data.total)} matches in {formatNumber(query.data.snapshots)} snapshots
+              {query.data.truncated ? ` (showing ${formatNumber(query.data.items.length)})` : ''}
+            </Text>
+            <EntriesTable
+              entries={query.data.items}
+              showPath
+              dirLink={(e) => browseURL(hostId, repoId, e.snapshot ?? '', e.path)}
+              extraColumn={{
+                title: 'Snapshot',
+                cell: (e) => (
+                  <Tooltip label={formatDateTime(timeOf(e.snapshot))} withArrow>
+                    <Text size="sm" ff="monospace">
+                      {short(e.snapshot)}
+                    </Text>
+                  </Tooltip>
+                ),
+              }}
+              label="Found files"
+            />
+          </>
+        ))}
+    </Stack>
+  );
+}
+
 export function SnapshotsTab({ hostId }: { hostId: string }) {
   const repos = useQuery(repositoriesQuery(hostId));
+  const navigate = useNavigate();
   const [repoSel, setRepoSel] = useState<string | null>(null);
   const [cursors, setCursors] = useState<string[]>([]);
+  const [compare, setCompare] = useState<string[]>([]);
   const items = repos.data?.items ?? [];
   const repoId = repoSel ?? items[0]?.id ?? '';
   const snaps = useQuery({ ...snapshotsQuery(hostId, repoId, cursors[cursors.length - 1]), enabled: !!repoId });
@@ -36,14 +116,29 @@ export function SnapshotsTab({ hostId }: { hostId: string }) {
             label="Repository"
             data={items.map((r) => ({ value: r.id!, label: r.name ?? r.id! }))}
             value={repoId}
-            onChange={(v) => (setRepoSel(v), setCursors([]))}
+            onChange={(v) => (setRepoSel(v), setCursors([]), setCompare([]))}
             allowDeselect={false}
             w={260}
           />
-          <Text size="xs" c="dimmed">
-            As last reported by the agent after each backup or forget
-          </Text>
+          <Group gap="sm">
+            <Text size="xs" c="dimmed">
+              As last reported by the agent after each backup or forget
+            </Text>
+            <Button
+              size="xs"
+              variant="light"
+              leftSection={<IconArrowsDiff size={14} />}
+              disabled={compare.length !== 2}
+              onClick={() => {
+                const [a, b] = [...compare].sort((x, y) => Date.parse(list.find((s) => s.id === x)?.time ?? '') - Date.parse(list.find((s) => s.id === y)?.time ?? ''));
+                navigate(`/hosts/${hostId}/repositories/${repoId}/diff?from=${a}&to=${b}`);
+              }}
+            >
+              Compare selected{compare.length ? ` (${compare.length}/2)` : ''}
+            </Button>
+          </Group>
         </Group>
+        {repoId && list.length > 0 && <FindAcrossSnapshots key={repoId} hostId={hostId} repoId={repoId} snapshots={list} />}
         {snaps.isPending ? (
           <TableSkeleton rows={5} label="Loading snapshots" />
         ) : snaps.isError ? (
@@ -55,6 +150,7 @@ export function SnapshotsTab({ hostId }: { hostId: string }) {
             <Table verticalSpacing="xs" highlightOnHover aria-label="Snapshots">
               <Table.Thead>
                 <Table.Tr>
+                  <Table.Th w={36} />
                   <Table.Th>Time</Table.Th>
                   <Table.Th>ID</Table.Th>
                   <Table.Th>Paths</Table.Th>
@@ -62,6 +158,7 @@ export function SnapshotsTab({ hostId }: { hostId: string }) {
                   <Table.Th style={{ textAlign: 'right' }}>Size</Table.Th>
                   <Table.Th style={{ textAlign: 'right' }}>Files</Table.Th>
                   <Table.Th style={{ textAlign: 'right' }}>Added</Table.Th>
+                  <Table.Th />
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
@@ -70,14 +167,22 @@ export function SnapshotsTab({ hostId }: { hostId: string }) {
                   return (
                     <Table.Tr key={s.id} data-testid="snapshot-row">
                       <Table.Td>
+                        <Checkbox
+                          aria-label={`Compare ${s.short_id}`}
+                          checked={compare.includes(s.id)}
+                          disabled={!compare.includes(s.id) && compare.length >= 2}
+                          onChange={(e) => setCompare(e.currentTarget.checked ? [...compare, s.id] : compare.filter((x) => x !== s.id))}
+                        />
+                      </Table.Td>
+                      <Table.Td>
                         <Tooltip label={formatRelative(s.time)} withArrow>
                           <Text size="sm">{formatDateTime(s.time)}</Text>
                         </Tooltip>
                       </Table.Td>
                       <Table.Td>
-                        <Text size="sm" ff="monospace">
+                        <Anchor component={Link} to={browseURL(hostId, repoId, s.id)} size="sm" ff="monospace">
                           {s.short_id}
-                        </Text>
+                        </Anchor>
                       </Table.Td>
                       <Table.Td>
                         <Text size="sm" lineClamp={2}>
@@ -101,6 +206,18 @@ export function SnapshotsTab({ hostId }: { hostId: string }) {
                       </Table.Td>
                       <Table.Td style={{ textAlign: 'right' }}>
                         <Text size="sm">{formatBytes(sz.added)}</Text>
+                      </Table.Td>
+                      <Table.Td>
+                        <Button
+                          size="xs"
+                          variant="light"
+                          component={Link}
+                          to={browseURL(hostId, repoId, s.id)}
+                          leftSection={<IconFolderOpen size={14} />}
+                          aria-label={`Browse snapshot ${s.short_id}`}
+                        >
+                          Browse
+                        </Button>
                       </Table.Td>
                     </Table.Tr>
                   );

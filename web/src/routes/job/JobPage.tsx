@@ -22,7 +22,7 @@ export function JobPage() {
   const { jobId = '' } = useParams();
   const job = useQuery(jobQuery(jobId));
   const stream = useJobStream(jobId);
-  const host = useQuery({ ...hostQuery(job.data?.host_id ?? ''), enabled: !!job.data?.host_id });
+  const host = useQuery({ ...hostQuery(job.data?.host_id ?? ''), enabled: !!job.data?.host_id && !job.data?.host_name });
   const cancel = useCancelJob(jobId);
   const canOperate = useCan('operator');
   const [confirm, setConfirm] = useState(false);
@@ -34,7 +34,8 @@ export function JobPage() {
   const progress = stream.progress ?? j.progress ?? progressFromSummary(j.summary);
   const done = isTerminal(j.status);
   const stats = summaryStats(j.kind, j.summary);
-  const hostName = host.data?.name || host.data?.hostname || (j.host_id ?? '').slice(0, 8);
+  const hostName = j.host_name || host.data?.name || host.data?.hostname || (j.host_id ?? '').slice(0, 8);
+  const rs = j.spec?.restore;
   const live = !done && (stream.state === 'live' || stream.state === 'polling');
 
   return (
@@ -132,6 +133,11 @@ export function JobPage() {
             {(j.spec?.excludes?.length ?? 0) > 0 && <Stat label="Excludes" value={j.spec!.excludes!.join(', ')} mono />}
             {(j.spec?.tags?.length ?? 0) > 0 && <Stat label="Tags" value={j.spec!.tags!.join(', ')} />}
             {j.spec?.retention && <Stat label="Retention" value={describeRetention(j.spec.retention)} />}
+            {rs && <Stat label="Snapshot" value={(rs.snapshot ?? '').slice(0, 8)} mono />}
+            {rs && <Stat label="Restore" value={rs.includes?.length ? rs.includes.join(', ') : 'the whole snapshot'} mono />}
+            {rs && <Stat label="Into" value={!rs.target || rs.target === '/' ? 'the original location' : rs.target} mono={!!rs.target && rs.target !== '/'} />}
+            {rs && (rs.excludes?.length ?? 0) > 0 && <Stat label="Excludes" value={rs.excludes!.join(', ')} mono />}
+            {rs && <Stat label="Existing files" value={rs.overwrite || 'always overwritten'} />}
             <Stat label="Repository" value={j.spec?.repository_name || '—'} />
             {j.schedule_id && (
               <div>

@@ -39,7 +39,9 @@ import {
   type FormField,
   type ScheduleForm,
 } from '../../lib/scheduleForm';
-import { notifyOk } from '../../lib/notify';
+import { notifyError, notifyOk } from '../../lib/notify';
+import { useSetSchedulePing } from '../../api/queries/notifications';
+import { NewPingCard, PingCard, pingURLError } from './PingCard';
 
 const kindHelp: Record<string, string> = {
   backup: 'Back up paths into the repository.',
@@ -70,6 +72,8 @@ export function ScheduleEditorPage() {
   const [form, setForm] = useState<ScheduleForm | null>(null);
   const [submitted, setSubmitted] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [pingUrl, setPingUrl] = useState('');
+  const setPing = useSetSchedulePing(hostId);
   const tzs = useMemo(() => ['UTC', ...timezones().filter((t) => t !== 'UTC')], []);
 
   useEffect(() => {
@@ -97,9 +101,16 @@ export function ScheduleEditorPage() {
 
   const submit = () => {
     setSubmitted(true);
-    if (Object.keys(clientErrors(form)).length > 0) return;
+    if (Object.keys(clientErrors(form)).length > 0 || (isNew && pingURLError(pingUrl))) return;
     save.mutate(formToInput(form), {
-      onSuccess: () => {
+      onSuccess: async (sch) => {
+        if (isNew && pingUrl.trim()) {
+          try {
+            await setPing.mutateAsync({ sid: sch.id, url: pingUrl.trim() });
+          } catch (e) {
+            notifyError('The schedule was created, but its ping URL was refused', e);
+          }
+        }
         notifyOk(isNew ? 'Schedule created' : 'Schedule saved');
         navigate(`/hosts/${hostId}/schedules`);
       },
@@ -264,6 +275,12 @@ export function ScheduleEditorPage() {
                   <Switch label="Enabled" checked={form.enabled} onChange={(e) => set('enabled', e.currentTarget.checked)} />
                 </Stack>
               </Paper>
+              <div style={{ height: 'var(--mantine-spacing-lg)' }} />
+              {isNew ? (
+                canEdit && <NewPingCard value={pingUrl} onChange={setPingUrl} error={submitted ? pingURLError(pingUrl) : undefined} />
+              ) : (
+                <PingCard hostId={hostId} scheduleId={scheduleId!} canEdit={canEdit} />
+              )}
             </Grid.Col>
           </Grid>
           {(err('form') || (save.isError && serverField === 'form')) && (
