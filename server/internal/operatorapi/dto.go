@@ -442,9 +442,7 @@ func toJob(j store.Job) Job {
 	if j.ScheduleID != nil {
 		out.ScheduleID = *j.ScheduleID
 	}
-	if len(j.Summary) > 0 && string(j.Summary) != "null" && json.Valid(j.Summary) {
-		out.Summary = j.Summary
-	}
+	out.Summary = presentJSON(j.Summary)
 	return out
 }
 
@@ -496,10 +494,17 @@ type Snapshot struct {
 func toSnapshot(s store.Snapshot) Snapshot {
 	out := Snapshot{ID: s.SnapshotID, ShortID: s.ShortID, RepositoryID: s.RepositoryID, Time: s.Time, Hostname: s.Hostname,
 		Username: s.Username, Paths: nonNil(s.Paths), Tags: nonNil(s.Tags), Parent: s.Parent, Tree: s.Tree, ReportedAt: s.ReportedAt}
-	if len(s.Summary) > 0 && string(s.Summary) != "null" && json.Valid(s.Summary) {
-		out.Summary = s.Summary
-	}
+	out.Summary = presentJSON(s.Summary)
 	return out
+}
+
+// presentJSON returns raw when it holds a valid JSON value other than null, else nil,
+// so that "summary" is left out rather than sent as null or garbage.
+func presentJSON(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" || !json.Valid(raw) {
+		return nil
+	}
+	return raw
 }
 
 // SnapshotPage is a page of snapshots, newest first.
