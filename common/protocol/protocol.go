@@ -103,6 +103,7 @@ const (
 	CodeEnrollmentToken  = "enrollment_token_invalid"
 	CodeInternal         = "internal_error"
 	CodeUnsupportedMedia = "unsupported_media_type"
+	CodeUnavailable      = "unavailable" // 503 with Retry-After: try again later
 )
 
 // EnrollRequest exchanges a one-time enrollment token for a host credential.

@@ -75,6 +75,12 @@ type Toucher interface {
 	Touch(hostID string, t time.Time)
 }
 
+// Reporter stores job reports (progress, log batches), grouping concurrent ones
+// (implemented by *ingest.Writer).
+type Reporter interface {
+	Submit(ctx context.Context, r store.JobReport) (store.JobReportResult, error)
+}
+
 // API holds the agent protocol handlers.
 type API struct {
 	cfg       Config
@@ -82,6 +88,7 @@ type API struct {
 	hub       *hub.Hub
 	bus       notify.Bus
 	lastSeen  Toucher
+	reports   Reporter
 	creds     *credCache
 	logger    *slog.Logger
 	versions  *agentVersions
@@ -90,9 +97,9 @@ type API struct {
 }
 
 // New returns the agent API.
-func New(cfg Config, s *store.Store, h *hub.Hub, bus notify.Bus, lastSeen Toucher, logger *slog.Logger) *API {
+func New(cfg Config, s *store.Store, h *hub.Hub, bus notify.Bus, lastSeen Toucher, reports Reporter, logger *slog.Logger) *API {
 	cfg.defaults()
-	return &API{cfg: cfg, store: s, hub: h, bus: bus, lastSeen: lastSeen, creds: newCredCache(cfg.CredentialCacheTTL),
+	return &API{cfg: cfg, store: s, hub: h, bus: bus, lastSeen: lastSeen, reports: reports, creds: newCredCache(cfg.CredentialCacheTTL),
 		logger: logger, versions: newAgentVersions(), draining: make(chan struct{})}
 }
 

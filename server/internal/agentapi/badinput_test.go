@@ -132,3 +132,35 @@ func snapshotState(t *testing.T, env *servertest.Env, h host, jobID string) stri
 	return fmt.Sprintf("job=%s/%v/%q logs=%d snaps=%d stats=%d applied=%d progress=%v",
 		j.Status, j.ExitCode, j.Error, len(logs), len(snaps), len(stats), hs.ScheduleAppliedVersion, perr)
 }
+
+// TestNULCharactersAreStored: PostgreSQL refuses NUL in text and \u0000 in jsonb. A NUL
+// in a log line, a file name, an error message or a snapshot path must not turn a report
+// into a 500 the agent retries forever: it is stored as U+FFFD.
+func TestNULCharactersAreStored(t *testing.T) {
+	t.Parallel()
+	env := servertest.Start(t, servertest.Options{})
+	h := newHost(t, env, "nul")
+	job := h.run(t, protocol.KindBackup)
+	jp := func(p string) string { return servertest.Path(p, job.ID) }
+	for _, c := range []struct{ path, body string }{
+		{jp(protocol.PathJobStart), `{"started_at":"2026-01-02T03:04:05Z"}`},
+		{jp(protocol.PathJobLogs), `{"lines":[{"seq":1,"stream":"stdout","text":"a\u0000b"}]}`},
+		{jp(protocol.PathJobProgress), `{"percent_done":0.5,"current_files":["/srv/x\u0000y"]}`},
+		{servertest.Path(protocol.PathRepoSnapshots, h.repo.ID), `{"taken_at":"2026-01-02T03:04:05Z","snapshots":[{"id":"` + strings.Repeat("a", 64) +
+			`","short_id":"aaaaaaaa","time":"2026-01-02T03:04:05Z","hostname":"h\u0000","paths":["/srv/\u0000"],"summary":{"note":"\u0000"}}]}`},
+		{jp(protocol.PathJobFinish), `{"status":"failed","exit_code":1,"error":"bad\u0000thing","summary":{"k":"v\u0000"},"finished_at":"2026-01-02T03:05:05Z"}`},
+	} {
+		if st, raw := h.Do(t, http.MethodPost, c.path, c.body); st != http.StatusOK {
+			t.Fatalf("%s: %d %s", c.path, st, raw)
+		}
+	}
+	ctx := context.Background()
+	lines, err := env.Store.Logs(ctx, job.ID, 0, 10)
+	if err != nil || len(lines) != 1 || lines[0].Text != "a\uFFFDb" {
+		t.Fatalf("lines %+v %v", lines, err)
+	}
+	j, err := env.Store.Job(ctx, h.HostID, job.ID)
+	if err != nil || j.Error != "bad\uFFFDthing" {
+		t.Fatalf("job error %q %v", j.Error, err)
+	}
+}

@@ -2,6 +2,7 @@ package agentapi
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
 	"slices"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/restic-manager/restic-manager/common/protocol"
 	"github.com/restic-manager/restic-manager/server/internal/httpx"
+	"github.com/restic-manager/restic-manager/server/internal/ingest"
+	"github.com/restic-manager/restic-manager/server/internal/store"
 )
 
 const (
@@ -131,12 +134,12 @@ func (a *API) jobProgress(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	job, err := a.store.SaveProgress(c.Request.Context(), hostID(c), id, p)
+	res, err := a.reports.Submit(c.Request.Context(), store.JobReport{HostID: hostID(c), JobID: id, Progress: &p})
 	if err != nil {
-		httpx.Fail(c, err)
+		failReport(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, job.State())
+	c.JSON(http.StatusOK, res.Job.State())
 }
 
 func validProgress(p protocol.Progress) error {
@@ -200,12 +203,23 @@ func (a *API) jobLogs(c *gin.Context) {
 			return
 		}
 	}
-	job, n, err := a.store.AppendLogs(c.Request.Context(), hostID(c), id, b.Lines)
+	res, err := a.reports.Submit(c.Request.Context(), store.JobReport{HostID: hostID(c), JobID: id, Lines: b.Lines})
 	if err != nil {
-		httpx.Fail(c, err)
+		failReport(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, protocol.LogBatchResult{JobState: job.State(), Accepted: n, Duplicates: len(b.Lines) - n})
+	c.JSON(http.StatusOK, protocol.LogBatchResult{JobState: res.Job.State(), Accepted: res.Accepted, Duplicates: len(b.Lines) - res.Accepted})
+}
+
+// failReport answers a report that was not stored; during a shutdown the agent is told
+// to come back (to this server's successor or another replica).
+func failReport(c *gin.Context, err error) {
+	if errors.Is(err, ingest.ErrStopped) {
+		c.Header("Retry-After", "5")
+		httpx.Fail(c, httpx.Errorf(http.StatusServiceUnavailable, protocol.CodeUnavailable, "the server is shutting down; send the report again"))
+		return
+	}
+	httpx.Fail(c, err)
 }
 
 var terminalStatuses = []string{protocol.JobSucceeded, protocol.JobWarning, protocol.JobFailed, protocol.JobCancelled}

@@ -27,6 +27,7 @@ import (
 	"github.com/restic-manager/restic-manager/server/internal/health"
 	"github.com/restic-manager/restic-manager/server/internal/httpapi"
 	"github.com/restic-manager/restic-manager/server/internal/hub"
+	"github.com/restic-manager/restic-manager/server/internal/ingest"
 	"github.com/restic-manager/restic-manager/server/internal/lastseen"
 	"github.com/restic-manager/restic-manager/server/internal/metrics"
 	"github.com/restic-manager/restic-manager/server/internal/notifications"
@@ -75,6 +76,7 @@ type Server struct {
 	cfg        config.Config
 	logger     *slog.Logger
 	lastSeen   *lastseen.Batcher
+	Ingest     *ingest.Writer
 	agent      *agentapi.API
 	closers    []func()
 	// Browse coordinates browse, search, diff and download requests (package browse).
@@ -146,7 +148,13 @@ func New(ctx context.Context, cfg config.Config, s *store.Store, logger *slog.Lo
 	for _, o := range opts {
 		o(&agentCfg)
 	}
-	srv.agent = agentapi.New(agentCfg, s, srv.Hub, srv.Bus, srv.lastSeen, logger)
+	// SQLite has one connection: more than one flusher would only queue on it.
+	ingestCfg := ingest.Config{}
+	if s.Dialect() == store.DialectSQLite {
+		ingestCfg.Flushers = 1
+	}
+	srv.Ingest = ingest.New(ingestCfg, s, logger.With("component", "ingest"))
+	srv.agent = agentapi.New(agentCfg, s, srv.Hub, srv.Bus, srv.lastSeen, srv.Ingest, logger)
 	authSvc := auth.New(auth.Config{SecureCookies: cfg.TLSCert != "" || strings.HasPrefix(cfg.PublicURL, "https://")}, s, logger)
 	if err := authSvc.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminPassword, cfg.PublicURL); err != nil {
 		srv.Close()
@@ -219,6 +227,13 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		defer close(lastSeenDone)
 		s.lastSeen.Run(runCtx)
 	}()
+	// Reports are written until the HTTP server has shut down (stop after Shutdown):
+	// a request still in flight then is answered, not dropped.
+	ingestDone := make(chan struct{})
+	go func() {
+		defer close(ingestDone)
+		s.Ingest.Run(runCtx)
+	}()
 	healthDone := s.runHealth(runCtx)
 	defer healthDone()
 	go s.Browse.Run(runCtx) // expires unanswered browse requests, drops old download bytes
@@ -243,6 +258,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	case err := <-errc:
 		stop()
 		<-lastSeenDone
+		<-ingestDone
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil
 		}
@@ -257,6 +273,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	err = hs.Shutdown(shutCtx)
 	stop()
 	<-lastSeenDone
+	<-ingestDone
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("app: shutdown: %w", err)
 	}

@@ -94,7 +94,7 @@ func Decode(c *gin.Context, limit int64, v any) error {
 		}
 		return Errorf(http.StatusBadRequest, protocol.CodeBadRequest, "reading body: %v", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := json.NewDecoder(bytes.NewReader(replaceNULEscapes(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)

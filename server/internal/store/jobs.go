@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/restic-manager/restic-manager/common/protocol"
 )
@@ -124,18 +123,6 @@ func (s *Store) Job(ctx context.Context, hostID, id string) (Job, error) {
 	return j, nil
 }
 
-// jobState loads only what a report's answer needs (status, cancellation), not the
-// job's spec and summary: progress and log reports arrive every second per job.
-func (s *Store) jobState(ctx context.Context, hostID, id string) (Job, error) {
-	var j Job
-	err := s.db.WithContext(ctx).Select("id", "host_id", "status", "cancel_requested_at").
-		Where("id = ? AND host_id = ?", id, hostID).Take(&j).Error
-	if err != nil {
-		return Job{}, notFound(err)
-	}
-	return j, nil
-}
-
 // JobState is the agent's view of a job.
 func (j Job) State() protocol.JobState {
 	return protocol.JobState{JobID: j.ID, Status: j.Status, CancelRequested: j.CancelRequestedAt != nil}
@@ -164,29 +151,10 @@ func (s *Store) StartJob(ctx context.Context, hostID, id string, startedAt time.
 	return j, nil
 }
 
-// SaveProgress keeps the latest progress of a job.
+// SaveProgress keeps the latest progress of a job (ignored once the job finished).
 func (s *Store) SaveProgress(ctx context.Context, hostID, id string, p protocol.Progress) (Job, error) {
-	j, err := s.jobState(ctx, hostID, id)
-	if err != nil {
-		return Job{}, err
-	}
-	if protocol.IsTerminal(j.Status) {
-		return j, nil
-	}
-	now := s.now()
-	at := p.At.UTC()
-	if at.IsZero() {
-		at = now
-	}
-	row := JobProgress{JobID: id, At: at, Data: p, UpdatedAt: now}
-	err = s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "job_id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"at", "data", "updated_at"}),
-	}).Create(&row).Error
-	if err != nil {
-		return Job{}, fmt.Errorf("store: save progress: %w", err)
-	}
-	return j, nil
+	r, err := s.ingestOne(ctx, JobReport{HostID: hostID, JobID: id, Progress: &p})
+	return r.Job, err
 }
 
 // Progress returns the latest progress of a job, ErrNotFound when none was reported.
@@ -201,33 +169,16 @@ func (s *Store) Progress(ctx context.Context, jobID string) (JobProgress, error)
 // AppendLogs stores log lines, ignoring (job, seq) pairs already stored. It returns how
 // many lines were new.
 func (s *Store) AppendLogs(ctx context.Context, hostID, id string, lines []protocol.LogLine) (Job, int, error) {
-	j, err := s.jobState(ctx, hostID, id)
+	r, err := s.ingestOne(ctx, JobReport{HostID: hostID, JobID: id, Lines: lines})
+	return r.Job, r.Accepted, err
+}
+
+func (s *Store) ingestOne(ctx context.Context, r JobReport) (JobReportResult, error) {
+	res, err := s.IngestReports(ctx, []JobReport{r})
 	if err != nil {
-		return Job{}, 0, err
+		return JobReportResult{}, err
 	}
-	if len(lines) == 0 {
-		return j, 0, nil
-	}
-	now := s.now()
-	rows := make([]JobLog, len(lines))
-	for i, l := range lines {
-		at := l.At.UTC()
-		if at.IsZero() {
-			at = now
-		}
-		rows[i] = JobLog{JobID: id, Seq: l.Seq, At: at, Stream: l.Stream, Text: l.Text}
-	}
-	// One transaction for the whole batch: one commit, not one per 500 rows.
-	var n int64
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 500)
-		n = res.RowsAffected
-		return res.Error
-	})
-	if err != nil {
-		return Job{}, 0, fmt.Errorf("store: append logs: %w", err)
-	}
-	return j, int(n), nil
+	return res[0], res[0].Err
 }
 
 // Logs returns a job's lines with after < seq, in order, at most limit.

@@ -276,10 +276,10 @@ func BenchmarkLargeHistory(b *testing.B) {
 }
 
 // BenchmarkLogInsertCandidates compares, below GORM, ways of inserting one batch of 5000
-// log lines into PostgreSQL: what AppendLogs does today (500-row multi-VALUES statements,
-// each its own transaction), the same in one transaction, and one INSERT … SELECT FROM
-// unnest($arrays) statement. It exists to back the recommendation in docs/benchmarks.md
-// (scenario 3); the store's own AppendLogs is BenchmarkAppendLogs.
+// log lines into PostgreSQL: 500-row multi-VALUES statements each in its own transaction
+// (what AppendLogs did before store.IngestReports), the same in one transaction, and one
+// INSERT … SELECT FROM unnest($arrays) statement (the shape IngestReports uses). It backs
+// the choice recorded in docs/benchmarks.md (scenario 3).
 func BenchmarkLogInsertCandidates(b *testing.B) {
 	const n = 5000
 	values := func(rows int) string {
