@@ -21,6 +21,7 @@ func (s *Server) newHealth() error {
 	if cfg.Metrics {
 		s.Metrics = metrics.New(metrics.Config{Token: cfg.MetricsToken, OnlineWindow: 2*cfg.PollHold + cfg.LastSeenFlush + time.Minute,
 			Version: buildinfo.Version()}, s.Store, s.Hub.Waiting, s.logger)
+		s.Metrics.RegisterIngest(s.Ingest)
 	}
 	var noteHooks notifications.Hooks
 	if s.Metrics != nil {

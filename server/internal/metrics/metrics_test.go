@@ -115,6 +115,10 @@ func TestMetricsAfterAJob(t *testing.T) {
 	if st := a.JSON(t, http.MethodPost, servertest.Path(protocol.PathJobStart, job.ID), protocol.JobStart{StartedAt: started}, nil); st != 200 {
 		t.Fatalf("start: %d", st)
 	}
+	logs := protocol.LogBatch{Lines: []protocol.LogLine{{Seq: 1, Stream: "stdout", Text: "a"}, {Seq: 2, Stream: "stdout", Text: "b"}, {Seq: 3, Stream: "stderr", Text: "c"}}}
+	if st := a.JSON(t, http.MethodPost, servertest.Path(protocol.PathJobLogs, job.ID), logs, nil); st != 200 {
+		t.Fatalf("logs: %d", st)
+	}
 	if st := a.JSON(t, http.MethodPost, servertest.Path(protocol.PathJobFinish, job.ID),
 		protocol.JobFinish{Status: protocol.JobSucceeded, StartedAt: &started, FinishedAt: finished}, nil); st != 200 {
 		t.Fatalf("finish: %d", st)
@@ -186,6 +190,10 @@ func TestMetricsAfterAJob(t *testing.T) {
 		{"restic_manager_jobs_active", map[string]string{"kind": "backup", "status": "running"}, 0},
 		{"restic_manager_health_evaluations_total", map[string]string{"result": "done"}, 2},
 		{"restic_manager_fleet_metrics_up", nil, 1},
+		{"restic_manager_ingest_reports_total", nil, 1},
+		{"restic_manager_ingest_log_lines_total", nil, 3},
+		{"restic_manager_ingest_group_failures_total", nil, 0},
+		{"restic_manager_ingest_queued_reports", nil, 0},
 	}
 	for _, c := range checks {
 		if got, _ := value(t, fams, c.name, c.labels); got != c.want {
