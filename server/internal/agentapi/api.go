@@ -28,8 +28,9 @@ const (
 
 // Config sets the pace of the protocol.
 type Config struct {
-	// PollHold is how long an idle poll is held (default 25 s: below the 60 s idle
-	// cut of common proxies).
+	// PollHold is how long an idle poll is held (default 50 s, as GitLab Runner's and
+	// GitHub Actions' long polls: the agent asks for wait = hold + 5 s, below the 60 s
+	// idle cut of common proxies).
 	PollHold time.Duration
 	// Lease is how long a delivered command waits for its acknowledgement before it is
 	// delivered again.
@@ -48,7 +49,7 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.PollHold <= 0 {
-		c.PollHold = 25 * time.Second
+		c.PollHold = 50 * time.Second
 	}
 	if c.Lease <= 0 {
 		c.Lease = time.Minute
@@ -92,6 +93,9 @@ type API struct {
 	creds     *credCache
 	logger    *slog.Logger
 	versions  *agentVersions
+	idle      idleBody      // the answer to a poll without news, pre-encoded (pollbody.go)
+	holds     *holdClock    // when held polls end (holdclock.go)
+	noHold    chan struct{} // closed: the end of a hold of 0
 	draining  chan struct{}
 	drainOnce sync.Once
 }
@@ -99,8 +103,17 @@ type API struct {
 // New returns the agent API.
 func New(cfg Config, s *store.Store, h *hub.Hub, bus notify.Bus, lastSeen Toucher, reports Reporter, logger *slog.Logger) *API {
 	cfg.defaults()
-	return &API{cfg: cfg, store: s, hub: h, bus: bus, lastSeen: lastSeen, reports: reports, creds: newCredCache(cfg.CredentialCacheTTL),
+	a := &API{cfg: cfg, store: s, hub: h, bus: bus, lastSeen: lastSeen, reports: reports, creds: newCredCache(cfg.CredentialCacheTTL),
 		logger: logger, versions: newAgentVersions(), draining: make(chan struct{})}
+	idle, err := newIdleBody(a.pacing(cfg.PollHold), a.updateNotice())
+	if err != nil { // not expected: idle polls are then answered by c.JSON
+		logger.Warn("agentapi: idle poll answers are encoded per request", "err", err)
+	}
+	a.idle = idle
+	a.holds = newHoldClock(holdTick)
+	a.noHold = make(chan struct{})
+	close(a.noHold)
+	return a
 }
 
 // Drain answers every held poll at once (with no news) and makes new polls answer
@@ -115,7 +128,7 @@ func (a *API) Register(g *gin.RouterGroup) {
 	g.POST("/enroll", a.enroll)
 	authed := g.Group("", a.authenticate)
 	authed.POST("/hello", a.hello)
-	authed.GET("/poll", a.poll)
+	g.GET("/poll", a.poll) // authenticates itself (poll.go)
 	authed.POST("/commands/:id/result", a.commandResult)
 	authed.POST("/jobs/:id/start", a.jobStart)
 	authed.POST("/jobs/:id/progress", a.jobProgress)

@@ -207,7 +207,9 @@ func TestFleetsimDriver(t *testing.T) {
 // (skipped unless RM_FLEETSIM_PROFILE_DB is set). It writes the server's URL to
 // RM_FLEETSIM_PROFILE_ADDR, waits RM_FLEETSIM_PROFILE_WARMUP seconds (default 40), then
 // takes a CPU profile for RM_FLEETSIM_PROFILE_SECONDS (default 60) into
-// RM_FLEETSIM_PROFILE_OUT, and a heap profile into the same path + ".heap".
+// RM_FLEETSIM_PROFILE_OUT, and a heap profile into the same path + ".heap". The poll hold
+// is the server's default (50 s) unless RM_FLEETSIM_PROFILE_HOLD says otherwise. (The
+// server binary can also be profiled directly: -pprof-listen, docs/architecture.md.)
 //
 //	RM_FLEETSIM_PROFILE_DB=postgres://…/rmbench_… RM_FLEETSIM_PROFILE_OUT=/tmp/cpu.prof \
 //	  go test -run '^TestFleetsimProfileServer$' -timeout 10m ./server/internal/agentapi/
@@ -217,7 +219,11 @@ func TestFleetsimProfileServer(t *testing.T) {
 	if dbURL == "" {
 		t.Skip("only run by hand for profiling (RM_FLEETSIM_PROFILE_DB unset)")
 	}
-	env := servertest.Start(t, servertest.Options{DBURL: dbURL, PollHold: 25 * time.Second, Config: func(c *config.Config) {
+	hold := 50 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("RM_FLEETSIM_PROFILE_HOLD")); err == nil {
+		hold = d
+	}
+	env := servertest.Start(t, servertest.Options{DBURL: dbURL, PollHold: hold, Config: func(c *config.Config) {
 		c.LastSeenFlush = 10 * time.Second
 		c.SecretKey = os.Getenv("RM_FLEETSIM_DRIVER_SECRET_KEY")
 		if c.SecretKey == "" {

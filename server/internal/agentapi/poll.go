@@ -3,7 +3,6 @@ package agentapi
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -22,37 +21,6 @@ const (
 	waitMargin = 5 * time.Second
 )
 
-type pollQuery struct {
-	cursor, scheduleVersion, configVersion int64
-	wait                                   time.Duration
-}
-
-func parsePollQuery(c *gin.Context) (pollQuery, error) {
-	q := pollQuery{wait: defaultWait}
-	for _, p := range []struct {
-		name string
-		dst  *int64
-	}{{protocol.QueryCursor, &q.cursor}, {protocol.QueryScheduleVersion, &q.scheduleVersion}, {protocol.QueryConfigVersion, &q.configVersion}} {
-		raw := c.Query(p.name)
-		if raw == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil || n < 0 {
-			return q, httpx.Validation("%s: must be a non-negative integer", p.name)
-		}
-		*p.dst = n
-	}
-	if raw := c.Query(protocol.QueryWait); raw != "" {
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 0 || time.Duration(n)*time.Second > maxWait {
-			return q, httpx.Validation("wait: seconds between 0 and %d", int(maxWait/time.Second))
-		}
-		q.wait = time.Duration(n) * time.Second
-	}
-	return q, nil
-}
-
 // poll is the long poll: it answers at once when the host has news, else holds.
 //
 //	@Summary		Long-poll for work
@@ -69,21 +37,22 @@ func parsePollQuery(c *gin.Context) (pollQuery, error) {
 //	@Failure		401					{object}	protocol.Error
 //	@Router			/agent/poll [get]
 func (a *API) poll(c *gin.Context) {
+	// Authenticated here rather than by the group's middleware: the poll is the hottest
+	// route, and needs the host id only in this function (no c.Set, no c.Next).
+	id, ok := a.credential(c)
+	if !ok {
+		return
+	}
 	q, err := parsePollQuery(c)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
 	}
-	id := hostID(c)
 	ctx := c.Request.Context()
 	a.lastSeen.Touch(id, time.Now().UTC())
 
-	hold := min(jitter(a.cfg.PollHold), q.wait-waitMargin)
-	if hold < 0 {
-		hold = 0
-	}
-	holdEnd := time.NewTimer(hold)
-	defer holdEnd.Stop()
+	holdEnd, release := a.holdEnd(q.wait)
+	defer release()
 
 	news, unsubscribe := a.hub.Subscribe(id) // before reading state: no change slips between
 	defer unsubscribe()
@@ -103,20 +72,44 @@ func (a *API) poll(c *gin.Context) {
 		if found {
 			break
 		}
-		if !a.wait(ctx, news, holdEnd.C, st.LeaseDeadline) {
+		if !a.wait(ctx, news, holdEnd, st.LeaseDeadline) {
 			break
 		}
 	}
-	if v := a.versions.get(id); a.cfg.RecommendedAgentVersion != "" && olderThan(v, a.cfg.RecommendedAgentVersion) {
-		resp.Update = &protocol.UpdateNotice{LatestVersion: a.cfg.RecommendedAgentVersion,
-			PackageSource: a.cfg.AgentPackageSource, Changelog: a.cfg.AgentChangelog}
+	update := a.cfg.RecommendedAgentVersion != "" && olderThan(a.versions.get(id), a.cfg.RecommendedAgentVersion)
+	if len(resp.Commands) == 0 && resp.ScheduleSet == nil && resp.Config == nil && a.idle.ok() {
+		c.Render(http.StatusOK, a.idle.render(resp.Cursor, update))
+		return
+	}
+	if update {
+		notice := a.updateNotice()
+		resp.Update = &notice
 	}
 	c.JSON(http.StatusOK, resp)
 }
 
+// updateNotice is what agents older than the recommended version are told.
+func (a *API) updateNotice() protocol.UpdateNotice {
+	return protocol.UpdateNotice{LatestVersion: a.cfg.RecommendedAgentVersion,
+		PackageSource: a.cfg.AgentPackageSource, Changelog: a.cfg.AgentChangelog}
+}
+
+// holdEnd returns a channel closed when an idle poll's hold is over, and a func to call
+// when the poll is done. The hold is the configured one less up to 1/16 (jitter, so that
+// polls a restart synchronised drift apart), capped by the agent's wait less the margin;
+// within that window it ends on a tick of the hold clock (holdclock.go).
+func (a *API) holdEnd(wait time.Duration) (<-chan struct{}, func()) {
+	hi := min(a.cfg.PollHold, wait-waitMargin)
+	if hi <= 0 {
+		return a.noHold, func() {}
+	}
+	lo := min(a.cfg.PollHold-a.cfg.PollHold/16, hi)
+	return a.holds.end(time.Now(), lo, min(jitter(a.cfg.PollHold), hi), hi)
+}
+
 // wait blocks until there may be news (true) or the hold ends, the server drains or
 // the client goes away (false).
-func (a *API) wait(ctx context.Context, news <-chan struct{}, holdEnd <-chan time.Time, lease time.Time) bool {
+func (a *API) wait(ctx context.Context, news, holdEnd <-chan struct{}, lease time.Time) bool {
 	var leaseC <-chan time.Time
 	if !lease.IsZero() {
 		t := time.NewTimer(time.Until(lease) + 10*time.Millisecond)

@@ -203,6 +203,14 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	if err != nil {
 		return fmt.Errorf("app: listen: %w", err)
 	}
+	if s.cfg.PprofListen != "" {
+		_, stopPprof, err := servePprof(s.cfg.PprofListen, s.logger)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer stopPprof()
+	}
 	hs := &http.Server{
 		Handler:           s.Handler,
 		ReadHeaderTimeout: 10 * time.Second,

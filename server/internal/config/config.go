@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -55,6 +56,10 @@ type Config struct {
 	BrowseWait        time.Duration
 	DownloadMaxBytes  int64
 	DownloadRetention time.Duration
+
+	// PprofListen, when set, serves Go's runtime profiles (/debug/pprof/) on this
+	// loopback address, apart from the API listener. Off by default.
+	PprofListen string
 }
 
 // SQLitePath is where the embedded database lives.
@@ -122,7 +127,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	fs.StringVar(&c.PublicURL, "public-url", env("RM_PUBLIC_URL", ""), "URL agents and browsers use to reach this server (RM_PUBLIC_URL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("RM_LOG_FORMAT", "text"), "text or json (RM_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("RM_LOG_LEVEL", "info"), "debug, info, warn, error (RM_LOG_LEVEL)")
-	fs.DurationVar(&c.PollHold, "poll-hold", envDur("RM_POLL_HOLD", 25*time.Second), "how long an idle agent poll is held (RM_POLL_HOLD)")
+	fs.DurationVar(&c.PollHold, "poll-hold", envDur("RM_POLL_HOLD", 50*time.Second), "how long an idle agent poll is held; agents ask for this plus 5 s, which must stay below any proxy's idle timeout (RM_POLL_HOLD)")
 	fs.DurationVar(&c.CommandLease, "command-lease", envDur("RM_COMMAND_LEASE", time.Minute), "redeliver an unacknowledged command after this (RM_COMMAND_LEASE)")
 	fs.DurationVar(&c.LastSeenFlush, "last-seen-flush", envDur("RM_LAST_SEEN_FLUSH", 10*time.Second), "how often last-seen times are written (RM_LAST_SEEN_FLUSH)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDur("RM_SHUTDOWN_TIMEOUT", 10*time.Second), "grace period on SIGTERM (RM_SHUTDOWN_TIMEOUT)")
@@ -147,6 +152,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	fs.Int64Var(&c.DownloadMaxBytes, "download-max-bytes", defMaxBytes, "size limit of one download; its bytes pass through the database (RM_DOWNLOAD_MAX_BYTES)")
 	fs.DurationVar(&c.DownloadRetention, "download-retention", envDur("RM_DOWNLOAD_RETENTION", time.Hour), "how long a download's bytes are kept for the browser to fetch or resume (RM_DOWNLOAD_RETENTION)")
+	fs.StringVar(&c.PprofListen, "pprof-listen", env("RM_PPROF_LISTEN", ""), "serve Go runtime profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; empty: off (RM_PPROF_LISTEN)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -182,5 +188,21 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if c.NotifyMaxAttempts < 1 || c.NotifyMaxAttempts > 100 {
 		return Config{}, fmt.Errorf("config: -notify-max-attempts must be between 1 and 100")
 	}
+	if c.PprofListen != "" && !isLoopback(c.PprofListen) {
+		return Config{}, fmt.Errorf("config: -pprof-listen must be a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT), got %q", c.PprofListen)
+	}
 	return c, nil
+}
+
+// isLoopback tells whether addr (host:port) names a loopback host.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -58,6 +58,38 @@ type Metrics struct {
 	alerts   *prometheus.CounterVec
 	notes    *prometheus.CounterVec
 	noteDur  *prometheus.HistogramVec
+	routes   routeObservers
+}
+
+// routeKey names one series of the request histogram.
+type routeKey struct {
+	method, route string
+	code          int
+}
+
+// routeObservers remembers the request histogram's series by method, route and status,
+// so that a request costs one map lookup, not label hashing and a status string. It
+// holds exactly the series the histogram holds (never deleted), so it is bounded alike.
+type routeObservers struct {
+	mu sync.RWMutex
+	m  map[routeKey]prometheus.Observer
+}
+
+func (r *routeObservers) get(vec *prometheus.HistogramVec, k routeKey) prometheus.Observer {
+	r.mu.RLock()
+	o, ok := r.m[k]
+	r.mu.RUnlock()
+	if ok {
+		return o
+	}
+	o = vec.WithLabelValues(k.method, k.route, strconv.Itoa(k.code))
+	r.mu.Lock()
+	if r.m == nil {
+		r.m = map[routeKey]prometheus.Observer{}
+	}
+	r.m[k] = o
+	r.mu.Unlock()
+	return o
 }
 
 // New registers every metric. waiting reports the long polls held by this process.
@@ -116,7 +148,7 @@ func (m *Metrics) Middleware() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		m.httpDur.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Observe(time.Since(start).Seconds())
+		m.routes.get(m.httpDur, routeKey{c.Request.Method, route, c.Writer.Status()}).Observe(time.Since(start).Seconds())
 	}
 }
 
