@@ -56,6 +56,7 @@ type runner struct {
 	quick      bool
 	pgLog      string
 	useDriver  bool
+	pollHold   time.Duration // RM_POLL_HOLD of every server started; 0: the server's default
 	admin      *pgxpool.Pool
 	dbs        []string
 	log        io.Writer
@@ -105,6 +106,7 @@ func run(ctx context.Context) error {
 	fs.IntVar(&r.histJobs, "history-jobs", 100, "jobs per host of scenario 6")
 	fs.BoolVar(&r.keep, "keep", false, "keep the benchmark databases")
 	fs.BoolVar(&r.useDriver, "use-driver", false, "create repositories and run-now jobs with the store driver even when the operator API is there")
+	fs.DurationVar(&r.pollHold, "poll-hold", 0, "the servers' poll hold (RM_POLL_HOLD), e.g. 25s to compare with older runs; 0: the server's default")
 	fs.BoolVar(&r.quick, "quick", false, "a quarter of every duration (a smoke run of the runner itself; numbers are not comparable)")
 	fs.StringVar(&r.pgLog, "pg-log", "/var/log/postgresql/postgresql-15-main.log", "PostgreSQL's log file, to count the statements of scenarios 1 and 4 exactly (empty: transactions only)")
 	out := fs.String("out", "docs/benchmarks.md", "document to write the results into")

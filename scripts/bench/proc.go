@@ -136,6 +136,9 @@ func (r *runner) startServer(ctx context.Context, name, dbURL string, extraArgs 
 		"RM_ADMIN_EMAIL="+adminEmail,
 		"RM_ADMIN_PASSWORD="+adminPassword,
 	)
+	if r.pollHold > 0 {
+		cmd.Env = append(cmd.Env, "RM_POLL_HOLD="+r.pollHold.String())
+	}
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -7,10 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/restic-manager/restic-manager/common/protocol"
 )
 
 // windowTable renders the server-side numbers of a measured window.
@@ -97,14 +100,28 @@ func (r *runner) scenarioIdle(ctx context.Context, f *fleetDB) error {
 		return err
 	}
 	defer srv.stop()
-	args := []string{"run", "-mode", "idle", "-creds", f.creds, "-urls", srv.url, "-ramp", r.dur("25s"), "-settle", r.dur("10s"), "-measure", r.dur("60s")}
-	w, rep, err := r.measured(ctx, f.name, []*server{srv}, args, nil, 4*time.Minute)
+	hold, err := serverHold(ctx, srv.url, f.creds)
+	if err != nil {
+		return err
+	}
+	// Agents started over less than one hold would keep answering in a burst and then a
+	// lull every hold (jitter spreads them only slowly): start them over one hold at
+	// least, so that any window sees the steady rate.
+	ramp := max(25*time.Second, hold)
+	args := []string{"run", "-mode", "idle", "-creds", f.creds, "-urls", srv.url, "-ramp", r.dur(ramp.String()), "-settle", r.dur("10s"), "-measure", r.dur("60s")}
+	w, rep, err := r.measured(ctx, f.name, []*server{srv}, args, nil, 4*time.Minute+ramp)
 	if err != nil {
 		return err
 	}
 	polls := rep.Requests["poll"]
-	body := fmt.Sprintf("%d agents long-poll one server (hold 25 s, the default; the agents ask wait=30 as the real agent does). "+
-		"Started evenly over 25 s (hello, first poll with the schedule set, its acknowledgement), measured for %.0f s after 10 s of settling.\n\n", rep.Agents, w.Seconds)
+	holdText := "the server's default"
+	if r.pollHold > 0 {
+		holdText = "set with `-poll-hold`"
+	}
+	body := fmt.Sprintf("%d agents long-poll one server (hold %.0f s, %s; the agents ask wait=%.0f as the real agent does). "+
+		"Started evenly over %.0f s (hello, first poll with the schedule set, its acknowledgement; all of them done %.0f s after the first hello), "+
+		"measured for %.0f s after 10 s of settling.\n\n",
+		rep.Agents, hold.Seconds(), holdText, hold.Seconds()+5, ramp.Seconds(), rep.Values["startup_seconds"], w.Seconds)
 	body += windowTable(w, []string{""})
 	body += fmt.Sprintf("\nPolls answered in the window: %d (%.0f/s), errors %d; poll duration p50 %.0f ms (the hold).\n",
 		polls.Measured, float64(polls.Measured)/w.Seconds, polls.MeasuredErrs, polls.Ms["p50"])
@@ -140,7 +157,7 @@ func (r *runner) scenarioBaseline(ctx context.Context, f *fleetDB) error {
 	}
 	polls := rep.Requests["poll"]
 	body := fmt.Sprintf("%d agents poll every 3 s without a hold (wait=5: the server holds at most wait−5 s, so it answers at once), "+
-		"as GitLab Runner does by default. Started like scenario 1, measured for %.0f s after 25 s of settling (the per-statement table shows whether start-up work — hello, first schedule set and its acknowledgement — was still going on).\n\n", rep.Agents, w.Seconds)
+		"as GitLab Runner does by default. Started evenly over 25 s (hello, first poll with the schedule set, its acknowledgement; all of them done %.0f s after the first hello), measured for %.0f s after 25 s of settling (the per-statement table shows whether start-up work was still going on).\n\n", rep.Agents, rep.Values["startup_seconds"], w.Seconds)
 	body += windowTable(w, []string{""})
 	body += fmt.Sprintf("\nPolls answered in the window: %d (%.0f/s), errors %d; p50 %.2f ms, p99 %.2f ms.\n",
 		polls.Measured, float64(polls.Measured)/w.Seconds, polls.MeasuredErrs, polls.Ms["p50"], polls.Ms["p99"])
@@ -430,4 +447,39 @@ func cursorParam(c string) string {
 		return ""
 	}
 	return "&cursor=" + url.QueryEscape(c)
+}
+
+// serverHold asks the server for its poll hold as an agent learns it: from the pacing
+// of a hello (with the first credential of the fleet).
+func serverHold(ctx context.Context, base, credsPath string) (time.Duration, error) {
+	raw, err := os.ReadFile(credsPath)
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	var cred struct {
+		Credential string `json:"credential"`
+		Hostname   string `json:"hostname"`
+	}
+	if err := json.Unmarshal([]byte(line), &cred); err != nil {
+		return 0, fmt.Errorf("%s: %w", credsPath, err)
+	}
+	body, _ := json.Marshal(protocol.HelloRequest{ProtocolVersion: protocol.Version, MinProtocolVersion: protocol.MinVersion,
+		Hostname: cred.Hostname, OS: "linux", Arch: "amd64", AgentVersion: "fleetsim", ResticVersion: "0.18.0"})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+protocol.PathHello, strings.NewReader(string(body)))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+cred.Credential)
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var hr protocol.HelloResponse
+	if err := json.NewDecoder(resp.Body).Decode(&hr); err != nil || resp.StatusCode != http.StatusOK || hr.Pacing.PollHoldSeconds <= 0 {
+		return 0, fmt.Errorf("hello for the poll hold: status %d, %v, pacing %+v", resp.StatusCode, err, hr.Pacing)
+	}
+	return time.Duration(hr.Pacing.PollHoldSeconds) * time.Second, nil
 }

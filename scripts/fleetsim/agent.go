@@ -27,6 +27,7 @@ type agent struct {
 	cursor, schedVer, cfgVer int64
 	seen                     map[int64]bool
 	pacing                   protocol.Pacing
+	startedUp                bool // hello, the first schedule set and its acknowledgement are done
 }
 
 // call sends one request, records its latency under name and returns the error.
@@ -54,6 +55,7 @@ func (a *agent) run(ctx context.Context, delay time.Duration) {
 		}, &hr)
 		if err == nil {
 			a.pacing = hr.Pacing
+			a.sim.pollHold.Store(int64(hr.Pacing.PollHoldSeconds))
 			break
 		}
 		if attempt > 20 {
@@ -127,10 +129,15 @@ func (a *agent) pollOnce(ctx context.Context) error {
 	if resp.Config != nil {
 		a.cfgVer = resp.Config.Version
 	}
+	acked := false
 	if resp.ScheduleSet != nil {
 		a.schedVer = resp.ScheduleSet.Version
-		_ = a.call(ctx, "schedule_ack", http.MethodPost, protocol.PathScheduleAck,
-			protocol.ScheduleAck{Version: a.schedVer, AppliedAt: time.Now().UTC()}, nil)
+		acked = a.call(ctx, "schedule_ack", http.MethodPost, protocol.PathScheduleAck,
+			protocol.ScheduleAck{Version: a.schedVer, AppliedAt: time.Now().UTC()}, nil) == nil
+	}
+	if !a.startedUp && (acked || resp.ScheduleSet == nil) {
+		a.startedUp = true
+		a.sim.startedUp.Add(1)
 	}
 	for _, cmd := range resp.Commands {
 		if a.seen[cmd.ID] {

@@ -26,6 +26,7 @@ type simConfig struct {
 	mode             string
 	urls             []string
 	ramp, settle     time.Duration
+	startupTimeout   time.Duration
 	measure          time.Duration
 	pollWait         int // seconds; 0: the server's hold + 5 s, like the real agent
 	baselineInterval time.Duration
@@ -58,6 +59,8 @@ type sim struct {
 	// dispatchT0 maps host id → when the operator API call that targets it was sent.
 	dispatchT0 sync.Map
 	running    atomic.Int64 // ingest jobs started and not finished
+	pollHold   atomic.Int64 // the poll hold (seconds) the server's hello announced
+	startedUp  atomic.Int64 // agents through hello, the first schedule set and its ack
 	jobsMu     sync.Mutex
 	jobs       []*jobRun
 	steadyCtx  context.Context
@@ -86,8 +89,9 @@ func cmdRun(ctx context.Context, args []string) error {
 	urls := fs.String("urls", "", "server base URL(s), comma-separated; agent i talks to URL i mod count")
 	out := fs.String("out", "-", "JSON report (- for stdout)")
 	fs.StringVar(&c.mode, "mode", modeIdle, "idle, baseline, dispatch or ingest")
-	fs.DurationVar(&c.ramp, "ramp", 25*time.Second, "start the agents evenly over this time")
-	fs.DurationVar(&c.settle, "settle", 10*time.Second, "wait after the ramp before measuring")
+	fs.DurationVar(&c.ramp, "ramp", 50*time.Second, "start the agents evenly over this time (default: the server's default poll hold, so that their polls stay spread over it)")
+	fs.DurationVar(&c.settle, "settle", 10*time.Second, "wait after the ramp (and, but in ingest mode, after every agent has started up) before measuring")
+	fs.DurationVar(&c.startupTimeout, "startup-timeout", 3*time.Minute, "give up waiting for every agent to start up after this")
 	fs.DurationVar(&c.measure, "measure", 60*time.Second, "measured window")
 	fs.IntVar(&c.pollWait, "poll-wait", 0, "poll wait in seconds (0: hold from hello + 5, as the agent does)")
 	fs.DurationVar(&c.baselineInterval, "baseline-interval", 3*time.Second, "baseline mode: poll period")
@@ -184,6 +188,13 @@ func cmdRun(ctx context.Context, args []string) error {
 	}
 	sleep(ctx, ramp)
 	phase("ramped")
+	if c.mode != modeIngest {
+		// The window must not see the fleet's start-up (hello, the first schedule set
+		// and its acknowledgement: database work) when the server or PostgreSQL is slower
+		// than the ramp.
+		s.waitStartedUp(ctx, c.startupTimeout)
+		report.Values["startup_seconds"] = time.Since(report.Started).Seconds()
+	}
 	sleep(ctx, c.settle)
 
 	if c.mode == modeIngest {
@@ -264,6 +275,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	waitTimeout(&wg, 30*time.Second)
 	phase("done")
 	report.Requests = s.rs.summaries()
+	report.Values["poll_hold_seconds"] = float64(s.pollHold.Load())
 	report.Notes = s.notes
 	return writeJSON(*out, report)
 }
@@ -367,6 +379,18 @@ func (s *sim) backlog(now time.Time) int64 {
 		b += max(0, j.produced(now)-j.acked.Load())
 	}
 	return b
+}
+
+// waitStartedUp waits until every agent has started up, or limit.
+func (s *sim) waitStartedUp(ctx context.Context, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for ctx.Err() == nil && s.startedUp.Load() < int64(len(s.agents)) {
+		if time.Now().After(deadline) {
+			s.note("only %d of %d agents had started up %s after the ramp", s.startedUp.Load(), len(s.agents), limit)
+			return
+		}
+		sleep(ctx, 100*time.Millisecond)
+	}
 }
 
 func (s *sim) waitSteadyLoops(limit time.Duration) {
