@@ -154,7 +154,7 @@ fi
 
 # ---------------------------------------------------------------------------------------
 step "micro-benchmarks, once each (a smoke test; numbers live in docs/benchmarks.md)"
-go test -run '^$' -bench . -benchtime 1x ./server/internal/agentapi/ ./server/internal/store/ >/dev/null || fail
+go test -run '^$' -bench . -benchtime 1x ./server/internal/agentapi/ ./server/internal/store/ ./server/internal/ingest/ >/dev/null || fail
 
 # ---------------------------------------------------------------------------------------
 step "go test"
