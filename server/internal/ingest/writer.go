@@ -30,8 +30,8 @@ type Config struct {
 	// the next reports queue up and form the next group.
 	Flushers int
 	// MaxLines and MaxReports bound one group (defaults 5,000 and 2,000): a group holds
-	// about one protocol-size log batch and stays quick to write. 20,000 lines gave
-	// 79,000 lines/s at peak, 5,000 gave 102,000 (docs/benchmarks.md).
+	// about one protocol-size log batch and stays quick to write (docs/benchmarks.md,
+	// "Group size").
 	MaxLines, MaxReports int
 	// Queue is how many reports may wait for a flusher (default 10,000); beyond it a
 	// request waits to enqueue.
